@@ -11,7 +11,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
-    config.protoc_arg(format!("-I{}", protoc_bin_vendored::include_path()?.display()));
+    config.protoc_arg(format!(
+        "-I{}",
+        protoc_bin_vendored::include_path()?.display()
+    ));
 
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("ovsr_descriptor.bin"))

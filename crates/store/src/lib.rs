@@ -1,1 +1,80 @@
+//! The schema store: the one trait every backend implements, and the embedded SQLite
+//! backend that `ovsr serve` uses by default.
+//!
+//! A store keeps schemas, their immutable versions and an outbox of changes. It knows
+//! nothing of gRPC or HTTP: it speaks in `ovsr_core` types and [`StoreError`].
 
+mod error;
+mod sqlite;
+mod types;
+
+use async_trait::async_trait;
+use ovsr_core::{Digest, Namespace, SchemaName, Version, VersionSelector};
+
+pub use error::StoreError;
+pub use sqlite::SqliteSchemaStore;
+pub use types::{NewVersion, Registered, SchemaSummary, StoredVersion};
+
+/// Where schemas and their versions live.
+///
+/// Every method is atomic. Reads that name a version never see a half-written one;
+/// `register` allocates version numbers per schema with no gaps and no reuse.
+#[async_trait]
+pub trait SchemaStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores a new version, or returns the live version of the same schema that
+    /// already holds identical content (`created = false`).
+    async fn register(&self, new: NewVersion) -> Result<Registered, StoreError>;
+
+    /// One version of a schema with its content. Deleted versions are returned only
+    /// when `include_deleted` is set; `Latest` never selects a deleted version.
+    async fn get_version(
+        &self,
+        schema: &SchemaName,
+        selector: VersionSelector,
+        include_deleted: bool,
+    ) -> Result<Option<StoredVersion>, StoreError>;
+
+    /// The earliest registered version holding this content, with its content.
+    async fn get_by_digest(
+        &self,
+        digest: &Digest,
+        include_deleted: bool,
+    ) -> Result<Option<StoredVersion>, StoreError>;
+
+    /// Up to `limit` schemas ordered by (namespace, name), strictly after `after`.
+    async fn list_schemas(
+        &self,
+        namespace: Option<&Namespace>,
+        after: Option<&SchemaName>,
+        limit: usize,
+        include_deleted: bool,
+    ) -> Result<Vec<SchemaSummary>, StoreError>;
+
+    /// Up to `limit` versions of a schema in ascending order, strictly after `after`,
+    /// without content.
+    async fn list_versions(
+        &self,
+        schema: &SchemaName,
+        after: Option<Version>,
+        limit: usize,
+        include_deleted: bool,
+    ) -> Result<Vec<StoredVersion>, StoreError>;
+
+    /// Marks a live version deprecated (a no-op when it already is).
+    async fn deprecate(
+        &self,
+        schema: &SchemaName,
+        version: Version,
+    ) -> Result<StoredVersion, StoreError>;
+
+    /// Soft-deletes one version, or every live version when `version` is `None`.
+    /// Returns the versions this call deleted.
+    async fn delete(
+        &self,
+        schema: &SchemaName,
+        version: Option<Version>,
+    ) -> Result<Vec<Version>, StoreError>;
+
+    /// Checks the store answers, for readiness probes.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,534 @@
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! SQLite admits one writer at a time, so writes go through a single connection behind
+//! a mutex (which also makes version allocation trivially gap-free), while reads spread
+//! over a few connections that WAL lets run beside the writer. All calls run on tokio's
+//! blocking pool so a slow disk never stalls the async workers.
+
+mod rows;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use ovsr_core::{Digest, Namespace, SchemaName, Version, VersionSelector, VersionState};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use tracing::info;
+
+use crate::{NewVersion, Registered, SchemaStore, SchemaSummary, StoreError, StoredVersion};
+use rows::{SUMMARY_COLUMNS, VERSION_COLUMNS, read_summary, read_version};
+
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
+
+const READER_CONNECTIONS: usize = 4;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite-backed [`SchemaStore`].
+#[derive(Debug, Clone)]
+pub struct SqliteSchemaStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl SqliteSchemaStore {
+    /// Opens (creating if needed) the database at `path` and applies pending
+    /// migrations before returning.
+    pub async fn open(path: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let path = path.into();
+        let inner = tokio::task::spawn_blocking(move || open_blocking(path))
+            .await
+            .map_err(|err| StoreError::Internal(err.to_string()))??;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    async fn read<T, F>(&self, query: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let slot = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let conn = inner.readers[slot].lock().map_err(poisoned)?;
+            query(&conn)
+        })
+        .await
+    }
+
+    async fn write<T, F>(&self, change: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let mut conn = inner.writer.lock().map_err(poisoned)?;
+            change(&mut conn)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl SchemaStore for SqliteSchemaStore {
+    async fn register(&self, new: NewVersion) -> Result<Registered, StoreError> {
+        self.write(move |conn| register_in_transaction(conn, new))
+            .await
+    }
+
+    async fn get_version(
+        &self,
+        schema: &SchemaName,
+        selector: VersionSelector,
+        include_deleted: bool,
+    ) -> Result<Option<StoredVersion>, StoreError> {
+        let schema = schema.clone();
+        self.read(move |conn| {
+            let (ns, name) = (schema.namespace().as_str(), schema.name());
+            let found = match selector {
+                VersionSelector::Latest => {
+                    let sql = format!(
+                        "SELECT {VERSION_COLUMNS}, v.content FROM schema_versions v \
+                         JOIN schemas s ON s.namespace = v.namespace AND s.name = v.name \
+                         WHERE v.namespace = ?1 AND v.name = ?2 AND v.version = s.latest_version"
+                    );
+                    conn.prepare_cached(&sql)?
+                        .query_row(params![ns, name], |row| read_version(row, true))
+                        .optional()?
+                }
+                VersionSelector::Exact(version) => {
+                    let sql = format!(
+                        "SELECT {VERSION_COLUMNS}, v.content FROM schema_versions v \
+                         WHERE v.namespace = ?1 AND v.name = ?2 AND v.version = ?3 \
+                         AND (?4 OR v.state <> 'deleted')"
+                    );
+                    let args = params![ns, name, version.get(), include_deleted];
+                    conn.prepare_cached(&sql)?
+                        .query_row(args, |row| read_version(row, true))
+                        .optional()?
+                }
+            };
+            found.transpose()
+        })
+        .await
+    }
+
+    async fn get_by_digest(
+        &self,
+        digest: &Digest,
+        include_deleted: bool,
+    ) -> Result<Option<StoredVersion>, StoreError> {
+        let digest = digest.to_string();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {VERSION_COLUMNS}, v.content FROM schema_versions v \
+                 WHERE v.digest = ?1 AND (?2 OR v.state <> 'deleted') \
+                 ORDER BY v.created_at_ms, v.namespace, v.name, v.version LIMIT 1"
+            );
+            let found = conn
+                .prepare_cached(&sql)?
+                .query_row(params![digest, include_deleted], |row| {
+                    read_version(row, true)
+                })
+                .optional()?;
+            found.transpose()
+        })
+        .await
+    }
+
+    async fn list_schemas(
+        &self,
+        namespace: Option<&Namespace>,
+        after: Option<&SchemaName>,
+        limit: usize,
+        include_deleted: bool,
+    ) -> Result<Vec<SchemaSummary>, StoreError> {
+        let namespace = namespace.map(|ns| ns.as_str().to_owned());
+        let after_ns = after.map(|s| s.namespace().as_str().to_owned());
+        let after_name = after.map(|s| s.name().to_owned());
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS} FROM schemas s \
+                 LEFT JOIN schema_versions v ON v.namespace = s.namespace \
+                     AND v.name = s.name AND v.version = s.latest_version \
+                 WHERE (?1 IS NULL OR s.namespace = ?1) \
+                 AND (?2 IS NULL OR (s.namespace, s.name) > (?2, ?3)) \
+                 AND (?4 OR s.latest_version > 0) \
+                 ORDER BY s.namespace, s.name LIMIT ?5"
+            );
+            let args = params![
+                namespace,
+                after_ns,
+                after_name,
+                include_deleted,
+                limit as i64
+            ];
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(args, read_summary)?;
+            rows.map(|row| row?).collect()
+        })
+        .await
+    }
+
+    async fn list_versions(
+        &self,
+        schema: &SchemaName,
+        after: Option<Version>,
+        limit: usize,
+        include_deleted: bool,
+    ) -> Result<Vec<StoredVersion>, StoreError> {
+        let schema = schema.clone();
+        self.read(move |conn| {
+            let (ns, name) = (schema.namespace().as_str(), schema.name());
+            ensure_schema_exists(conn, &schema)?;
+            let sql = format!(
+                "SELECT {VERSION_COLUMNS} FROM schema_versions v \
+                 WHERE v.namespace = ?1 AND v.name = ?2 AND v.version > ?3 \
+                 AND (?4 OR v.state <> 'deleted') ORDER BY v.version LIMIT ?5"
+            );
+            let after = after.map_or(0, Version::get);
+            let args = params![ns, name, after, include_deleted, limit as i64];
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(args, |row| read_version(row, false))?;
+            rows.map(|row| row?).collect()
+        })
+        .await
+    }
+
+    async fn deprecate(
+        &self,
+        schema: &SchemaName,
+        version: Version,
+    ) -> Result<StoredVersion, StoreError> {
+        let schema = schema.clone();
+        self.write(move |conn| deprecate_in_transaction(conn, &schema, version))
+            .await
+    }
+
+    async fn delete(
+        &self,
+        schema: &SchemaName,
+        version: Option<Version>,
+    ) -> Result<Vec<Version>, StoreError> {
+        let schema = schema.clone();
+        self.write(move |conn| delete_in_transaction(conn, &schema, version))
+            .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn open_blocking(path: PathBuf) -> Result<Inner, StoreError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|err| {
+            StoreError::Unavailable(format!("cannot create {}: {err}", parent.display()))
+        })?;
+    }
+
+    let mut writer = open_connection(&path)?;
+    let report = embedded::migrations::runner()
+        .run(&mut writer)
+        .map_err(|err| StoreError::Internal(format!("migration failed: {err}")))?;
+    let applied = report.applied_migrations().len();
+    info!(path = %path.display(), applied, "sqlite store opened");
+
+    let readers = (0..READER_CONNECTIONS)
+        .map(|_| open_connection(&path).map(Mutex::new))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Inner {
+        path,
+        writer: Mutex::new(writer),
+        readers,
+        next_reader: AtomicUsize::new(0),
+    })
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL lets readers run beside the writer; NORMAL sync is durable across process
+    // crashes and loses at most the last commits on power loss, the usual WAL trade.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+async fn run_blocking<T, F>(work: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| StoreError::Internal(format!("store task failed: {err}")))?
+}
+
+fn register_in_transaction(
+    conn: &mut Connection,
+    new: NewVersion,
+) -> Result<Registered, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (ns, name) = (new.schema.namespace().as_str(), new.schema.name());
+    let digest = new.digest.to_string();
+
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS}, v.content FROM schema_versions v \
+         WHERE v.namespace = ?1 AND v.name = ?2 AND v.digest = ?3 \
+         AND v.state <> 'deleted' ORDER BY v.version LIMIT 1"
+    );
+    let existing = tx
+        .prepare_cached(&sql)?
+        .query_row(params![ns, name, digest], |row| read_version(row, true))
+        .optional()?;
+    if let Some(version) = existing {
+        return Ok(Registered {
+            version: version?,
+            created: false,
+        });
+    }
+
+    let now = now_ms();
+    let max_version: Option<u32> = tx
+        .prepare_cached("SELECT max_version FROM schemas WHERE namespace = ?1 AND name = ?2")?
+        .query_row(params![ns, name], |row| row.get(0))
+        .optional()?;
+    let number = max_version.unwrap_or(0).checked_add(1).ok_or_else(|| {
+        StoreError::Internal(format!("{} has run out of version numbers", new.schema))
+    })?;
+    tx.prepare_cached(
+        "INSERT INTO schemas (namespace, name, max_version, latest_version, \
+         created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?3, ?4, ?4) \
+         ON CONFLICT (namespace, name) DO UPDATE SET max_version = ?3, \
+         latest_version = ?3, updated_at_ms = ?4",
+    )?
+    .execute(params![ns, name, number, now])?;
+
+    let tags = serde_json::to_string(&new.tags).unwrap_or_else(|_| "[]".to_owned());
+    tx.prepare_cached(
+        "INSERT INTO schema_versions (namespace, name, version, digest, state, content, \
+         title, description, dialect, tags, created_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        ns,
+        name,
+        number,
+        digest,
+        new.content,
+        new.title,
+        new.description,
+        new.dialect,
+        tags,
+        now
+    ])?;
+    record_change(&tx, &new.schema, number, "registered", now)?;
+    tx.commit()?;
+
+    let version =
+        Version::new(number, "version").map_err(|e| StoreError::Internal(e.to_string()))?;
+    let size_bytes = new.content.len() as u64;
+    Ok(Registered {
+        version: StoredVersion {
+            schema: new.schema,
+            version,
+            digest: new.digest,
+            state: VersionState::Active,
+            content: Some(Arc::from(new.content)),
+            size_bytes,
+            title: new.title,
+            description: new.description,
+            dialect: new.dialect,
+            tags: new.tags,
+            created_at_ms: now,
+        },
+        created: true,
+    })
+}
+
+fn deprecate_in_transaction(
+    conn: &mut Connection,
+    schema: &SchemaName,
+    version: Version,
+) -> Result<StoredVersion, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (ns, name) = (schema.namespace().as_str(), schema.name());
+    let now = now_ms();
+
+    let changed = tx
+        .prepare_cached(
+            "UPDATE schema_versions SET state = 'deprecated' WHERE namespace = ?1 \
+             AND name = ?2 AND version = ?3 AND state = 'active'",
+        )?
+        .execute(params![ns, name, version.get()])?;
+    if changed > 0 {
+        touch_schema(&tx, schema, now)?;
+        record_change(&tx, schema, version.get(), "deprecated", now)?;
+    }
+
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM schema_versions v WHERE v.namespace = ?1 \
+         AND v.name = ?2 AND v.version = ?3 AND v.state <> 'deleted'"
+    );
+    let found = tx
+        .prepare_cached(&sql)?
+        .query_row(params![ns, name, version.get()], |row| {
+            read_version(row, false)
+        })
+        .optional()?
+        .transpose()?;
+    let Some(found) = found else {
+        return Err(StoreError::NotFound(format!("{schema} version {version}")));
+    };
+    tx.commit()?;
+    Ok(found)
+}
+
+fn delete_in_transaction(
+    conn: &mut Connection,
+    schema: &SchemaName,
+    version: Option<Version>,
+) -> Result<Vec<Version>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (ns, name) = (schema.namespace().as_str(), schema.name());
+    let now = now_ms();
+    ensure_schema_exists(&tx, schema)?;
+
+    if let Some(version) = version {
+        let exists: Option<String> = tx
+            .prepare_cached(
+                "SELECT state FROM schema_versions WHERE namespace = ?1 AND name = ?2 \
+                 AND version = ?3",
+            )?
+            .query_row(params![ns, name, version.get()], |row| row.get(0))
+            .optional()?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("{schema} version {version}")));
+        }
+    }
+
+    let only = version.map(Version::get);
+    let live: Vec<u32> = tx
+        .prepare_cached(
+            "SELECT version FROM schema_versions WHERE namespace = ?1 AND name = ?2 \
+             AND state <> 'deleted' AND (?3 IS NULL OR version = ?3) ORDER BY version",
+        )?
+        .query_map(params![ns, name, only], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for number in &live {
+        tx.prepare_cached(
+            "UPDATE schema_versions SET state = 'deleted' WHERE namespace = ?1 \
+             AND name = ?2 AND version = ?3",
+        )?
+        .execute(params![ns, name, number])?;
+        record_change(&tx, schema, *number, "deleted", now)?;
+    }
+    if !live.is_empty() {
+        tx.prepare_cached(
+            "UPDATE schemas SET updated_at_ms = ?3, latest_version = COALESCE(( \
+             SELECT MAX(version) FROM schema_versions WHERE namespace = ?1 AND name = ?2 \
+             AND state <> 'deleted'), 0) WHERE namespace = ?1 AND name = ?2",
+        )?
+        .execute(params![ns, name, now])?;
+    }
+    tx.commit()?;
+
+    live.into_iter()
+        .map(|n| Version::new(n, "version").map_err(|e| StoreError::Internal(e.to_string())))
+        .collect()
+}
+
+fn ensure_schema_exists(conn: &Connection, schema: &SchemaName) -> Result<(), StoreError> {
+    let found: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM schemas WHERE namespace = ?1 AND name = ?2")?
+        .query_row(params![schema.namespace().as_str(), schema.name()], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound(format!("schema {schema}"))),
+    }
+}
+
+fn touch_schema(conn: &Connection, schema: &SchemaName, now: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE schemas SET updated_at_ms = ?3 WHERE namespace = ?1 AND name = ?2",
+    )?
+    .execute(params![schema.namespace().as_str(), schema.name(), now])?;
+    Ok(())
+}
+
+fn record_change(
+    conn: &Connection,
+    schema: &SchemaName,
+    version: u32,
+    kind: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO outbox (namespace, name, version, kind, created_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        schema.namespace().as_str(),
+        schema.name(),
+        version,
+        kind,
+        now
+    ])?;
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn poisoned<T>(_: std::sync::PoisonError<T>) -> StoreError {
+    StoreError::Internal("a store connection was poisoned by a panic".to_owned())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match err.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            Some(ErrorCode::CannotOpen | ErrorCode::DiskFull | ErrorCode::ReadOnly) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            _ => StoreError::Internal(err.to_string()),
+        }
+    }
+}
