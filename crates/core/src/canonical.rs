@@ -181,7 +181,7 @@ pub fn es_number_to_string(value: f64) -> String {
             out.push('.');
             out.push_str(&digits[1..]);
         }
-        let sign = if n - 1 >= 0 { '+' } else { '-' };
+        let sign = if n > 0 { '+' } else { '-' };
         let _ = write!(out, "e{sign}{}", (n - 1).abs());
     }
     out
@@ -194,7 +194,7 @@ pub fn es_number_to_string(value: f64) -> String {
 fn shortest_digits(value: f64) -> (String, i32) {
     let (digits, exponent) = split_scientific(&format!("{value:e}"));
     let last = digits.as_bytes()[digits.len() - 1] - b'0';
-    if digits.len() < 2 || last % 2 == 0 {
+    if digits.len() < 2 || last.is_multiple_of(2) {
         return (digits, exponent);
     }
 

@@ -52,13 +52,17 @@ pub struct SchemaName {
 
 impl SchemaName {
     /// Builds a name from its two parts, reporting violations under `field.namespace`
-    /// and `field.name`.
+    /// and `field.name` (plain `namespace` and `name` when `field` is empty).
     pub fn new(namespace: &str, name: &str, field: &str) -> Result<Self, InvalidArgument> {
-        let namespace = Namespace::parse(namespace, &format!("{field}.namespace"))?;
+        let field_of = |part: &str| match field {
+            "" => part.to_owned(),
+            prefix => format!("{prefix}.{part}"),
+        };
+        let namespace = Namespace::parse(namespace, &field_of("namespace"))?;
         let is_allowed =
             |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.');
         check_segment(name, NAME_MAX, is_allowed, NAME_RULES)
-            .map_err(|reason| InvalidArgument::new(format!("{field}.name"), reason))?;
+            .map_err(|reason| InvalidArgument::new(field_of("name"), reason))?;
         Ok(Self {
             namespace,
             name: name.to_owned(),
@@ -143,6 +147,12 @@ mod tests {
             let err = SchemaName::parse(raw, "schema").unwrap_err();
             assert_eq!(err.field, field, "{raw}");
         }
+    }
+
+    #[test]
+    fn an_empty_prefix_names_the_plain_fields() {
+        let err = SchemaName::new("acme", "Order", "").unwrap_err();
+        assert_eq!(err.field, "name");
     }
 
     #[test]

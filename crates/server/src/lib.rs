@@ -1,1 +1,207 @@
+//! The OVSR server: gRPC and HTTP on one port over the schema store and validators.
+//!
+//! [`start`] reads top to bottom: open the store, build the registry and the services,
+//! assemble the stack, listen. [`RunningServer::shutdown`] undoes it in reverse.
 
+mod config;
+mod error;
+mod grpc;
+mod http;
+mod registry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use ovsr_core::RegistryUrls;
+use ovsr_proto::v1::auth_service_server::AuthServiceServer;
+use ovsr_proto::v1::schema_service_server::SchemaServiceServer;
+use ovsr_proto::v1::search_service_server::SearchServiceServer;
+use ovsr_proto::v1::validation_service_server::ValidationServiceServer;
+use ovsr_store::SqliteSchemaStore;
+use ovsr_validate::ValidatorCache;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::codec::CompressionEncoding;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+use tracing::{info, warn};
+
+pub use config::{
+    DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_SCHEMA_BYTES, DEFAULT_VALIDATOR_CACHE_BYTES,
+    ServeConfig,
+};
+
+use grpc::{AuthApi, SchemaApi, SearchApi, ValidationApi};
+use registry::{Limits, Registry};
+
+/// Room for a message's other fields beside its largest document.
+const MESSAGE_OVERHEAD_BYTES: usize = 64 << 10;
+
+/// The name of the store file inside the data directory.
+const SQLITE_FILE: &str = "ovsr.db";
+
+/// A server accepting requests until [`RunningServer::shutdown`].
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    public_url: String,
+    health: HealthReporter,
+    cancel: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+    grace: Duration,
+}
+
+/// Opens the store in `config.data_dir` and serves on `listener` until shut down.
+pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result<RunningServer> {
+    let local_addr = listener
+        .local_addr()
+        .context("reading the listen address")?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local_addr}"));
+    info!(
+        data_dir = %config.data_dir.display(),
+        public_url = %public_url,
+        max_schema_bytes = config.max_schema_bytes,
+        max_document_bytes = config.max_document_bytes,
+        validator_cache_bytes = config.validator_cache_bytes,
+        shutdown_grace = ?config.shutdown_grace,
+        "configuration"
+    );
+
+    let store = SqliteSchemaStore::open(config.data_dir.join(SQLITE_FILE))
+        .await
+        .context("opening the embedded store")?;
+    let limits = Limits {
+        max_schema_bytes: config.max_schema_bytes,
+        max_document_bytes: config.max_document_bytes,
+    };
+    let registry = Registry::new(
+        Arc::new(store),
+        ValidatorCache::new(config.validator_cache_bytes),
+        RegistryUrls::new(&public_url),
+        limits,
+    );
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let routes = tonic::service::Routes::new(health_service);
+    let grpc = grpc_routes(routes, &registry, &config)?;
+    health.set_serving::<SchemaServiceServer<SchemaApi>>().await;
+    health
+        .set_serving::<ValidationServiceServer<ValidationApi>>()
+        .await;
+    let app = build_stack(grpc, http::routes(registry));
+
+    let cancel = CancellationToken::new();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
+    let task = tokio::spawn(async move { serve.await });
+    info!(addr = %local_addr, "listening");
+
+    Ok(RunningServer {
+        local_addr,
+        public_url,
+        health,
+        cancel,
+        task,
+        grace: config.shutdown_grace,
+    })
+}
+
+impl RunningServer {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The public base URL schema URLs are built from.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Stops accepting, lets in-flight requests finish for up to the grace period,
+    /// then closes what is left.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        // Health first, so balancers stop routing here before the listener closes.
+        self.health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        self.health
+            .set_not_serving::<SchemaServiceServer<SchemaApi>>()
+            .await;
+        self.health
+            .set_not_serving::<ValidationServiceServer<ValidationApi>>()
+            .await;
+        info!(grace = ?self.grace, "shutting down");
+        self.cancel.cancel();
+
+        match tokio::time::timeout(self.grace, &mut self.task).await {
+            Ok(joined) => joined.context("server task")?.context("serving")?,
+            Err(_) => {
+                warn!(grace = ?self.grace, "requests still running after the grace period");
+                self.task.abort();
+            }
+        }
+        info!("stopped");
+        Ok(())
+    }
+}
+
+/// Adds the API, reflection and the unimplemented placeholders to `routes` (which
+/// already holds health).
+fn grpc_routes(
+    routes: tonic::service::Routes,
+    registry: &Registry,
+    config: &ServeConfig,
+) -> anyhow::Result<axum::Router> {
+    let reflection_v1 = reflection().build_v1()?;
+    // grpcurl releases still in use speak only v1alpha reflection.
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+
+    let schemas = SchemaServiceServer::new(SchemaApi::new(registry.clone()))
+        .max_decoding_message_size(config.max_schema_bytes + MESSAGE_OVERHEAD_BYTES)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Zstd)
+        .send_compressed(CompressionEncoding::Gzip);
+    let validation = ValidationServiceServer::new(ValidationApi::new(registry.clone()))
+        .max_decoding_message_size(config.max_document_bytes + MESSAGE_OVERHEAD_BYTES)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Zstd)
+        .send_compressed(CompressionEncoding::Gzip);
+
+    let routes = routes
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(schemas)
+        .add_service(validation)
+        .add_service(SearchServiceServer::new(SearchApi))
+        .add_service(AuthServiceServer::new(AuthApi));
+    Ok(routes.prepare().into_axum_router())
+}
+
+/// Reflection over every service served, so `grpcurl list` shows them all whichever
+/// reflection version it speaks.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(ovsr_proto::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+}
+
+/// gRPC and HTTP share one router and one port; layers wrap both unless noted.
+fn build_stack(grpc: axum::Router, http: axum::Router) -> axum::Router {
+    // Schema documents compress well; gRPC bodies keep gRPC's own compression, and
+    // the layer's default predicate skips them anyway.
+    let http = http.layer(CompressionLayer::new());
+    grpc.merge(http)
+        // Unknown paths: gRPC callers get UNIMPLEMENTED, browsers a 404.
+        .fallback(http::fallback)
+        // A span per request at debug level: silent at info, detailed when asked.
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,1 +1,77 @@
-fn main() {}
+//! The `ovsr` command.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use ovsr_server::ServeConfig;
+use tokio::net::TcpListener;
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+
+/// OVSR, the Open Verifiable Schema Registry.
+#[derive(Debug, Parser)]
+#[command(name = "ovsr", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the registry: gRPC and HTTP on one port, embedded store by default.
+    Serve(ServeCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeCommand {
+    /// Address to listen on for gRPC and HTTP.
+    #[arg(long, env = "OVSR_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+
+    /// Log filter, in tracing's EnvFilter syntax (for example `info,ovsr_server=debug`).
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    log: String,
+
+    #[command(flatten)]
+    config: ServeConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(serve) => run_serve(serve).await,
+    }
+}
+
+async fn run_serve(command: ServeCommand) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(&command.log).context("parsing --log")?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    info!(version = env!("CARGO_PKG_VERSION"), listen = %command.listen, "starting ovsr");
+
+    let listener = TcpListener::bind(command.listen)
+        .await
+        .with_context(|| format!("binding {}", command.listen))?;
+    let server = ovsr_server::start(command.config, listener).await?;
+
+    wait_for_stop_signal().await?;
+    server.shutdown().await
+}
+
+/// Waits for SIGTERM (orchestrators) or Ctrl-C (people).
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+    tokio::select! {
+        _ = terminate.recv() => info!(signal = "SIGTERM", "stop requested"),
+        result = tokio::signal::ctrl_c() => {
+            result.context("waiting for Ctrl-C")?;
+            info!(signal = "SIGINT", "stop requested");
+        }
+    }
+    Ok(())
+}

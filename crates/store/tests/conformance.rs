@@ -1,6 +1,9 @@
 //! The store conformance suite: behaviour every `SchemaStore` must show, run here over
 //! the embedded SQLite store.
 
+// Test helpers unwrap too: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -1,6 +1,9 @@
 //! Compiling and validating, with references resolved through a registry stand-in
 //! made of plain documents.
 
+// Test helpers unwrap too: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

