@@ -181,7 +181,10 @@ fn grpc_routes(
         .add_service(validation)
         .add_service(SearchServiceServer::new(SearchApi))
         .add_service(AuthServiceServer::new(AuthApi));
-    Ok(routes.prepare().into_axum_router())
+    let router = routes.prepare().into_axum_router();
+    Ok(router.layer(axum::middleware::map_response(
+        grpc::oversized_message_is_resource_exhausted,
+    )))
 }
 
 /// Reflection over every service served, so `grpcurl list` shows them all whichever
