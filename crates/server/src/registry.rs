@@ -10,8 +10,8 @@ use ovsr_core::{
 };
 use ovsr_store::{NewVersion, Registered, SchemaStore, StoredVersion};
 use ovsr_validate::{
-    CompileOptions, CompiledSchema, Outcome, OutputFormat, RegistryResolver, ValidatorCache,
-    ValidatorKey, declared_dialect,
+    CompileOptions, CompiledSchema, Dialect, Outcome, OutputFormat, RegistryResolver, Resolution,
+    ValidatorCache, ValidatorKey,
 };
 use serde_json::Value;
 use tracing::debug;
@@ -91,7 +91,9 @@ impl Registry {
             digest,
             title: top_level_text(&value, "title"),
             description: top_level_text(&value, "description"),
-            dialect: declared_dialect(&value).to_owned(),
+            dialect: Dialect::of_document(&value, Dialect::default())
+                .uri()
+                .to_owned(),
             tags,
         };
         let registered = self.store.register(new).await?;
@@ -121,11 +123,10 @@ impl Registry {
             Some(schema) => format!("{}/schemas/{schema}/0", self.urls.base()),
             None => format!("{}/candidate", self.urls.base()),
         };
-        let resolver = StoreResolver { store: &self.store };
+        let resolver = self.resolver();
         CompiledSchema::compile(
             &base,
             document.value(),
-            &self.urls,
             &resolver,
             CompileOptions::default(),
         )
@@ -175,12 +176,24 @@ impl Registry {
         Ok((compiled.validate(&instance, format), digest))
     }
 
+    fn resolver(&self) -> StoreResolver<'_> {
+        StoreResolver {
+            store: &self.store,
+            urls: &self.urls,
+        }
+    }
+
     async fn validator_for(
         &self,
         target: &Target,
         options: CompileOptions,
     ) -> Result<(Arc<CompiledSchema>, Digest), ApiError> {
         let version = self.get(target, false).await?;
+        // The dialect was settled at registration; a request cannot change it.
+        let options = CompileOptions {
+            default_dialect: Dialect::from_uri(&version.dialect).unwrap_or_default(),
+            ..options
+        };
         let root_url = self.urls.version_url(&version.schema, version.version);
         let key = ValidatorKey {
             digest: version.digest,
@@ -191,8 +204,8 @@ impl Registry {
             let content = version.content.as_deref().unwrap_or("null");
             let value: Value = serde_json::from_str(content)
                 .map_err(|err| ovsr_validate::SchemaError::Invalid(err.to_string()))?;
-            let resolver = StoreResolver { store: &self.store };
-            CompiledSchema::compile(&root_url, &value, &self.urls, &resolver, options).await
+            let resolver = self.resolver();
+            CompiledSchema::compile(&root_url, &value, &resolver, options).await
         };
         let compiled = self
             .validators
@@ -206,24 +219,31 @@ impl Registry {
 /// Resolves registry URLs through the store, for the compiler.
 struct StoreResolver<'a> {
     store: &'a Arc<dyn SchemaStore>,
+    urls: &'a RegistryUrls,
 }
 
 #[async_trait]
 impl RegistryResolver for StoreResolver<'_> {
-    async fn resolve(&self, location: &RegistryLocation) -> Result<Option<Value>, String> {
-        let found = match location {
-            RegistryLocation::Version { schema, selector } => {
-                self.store.get_version(schema, *selector, false).await
+    async fn resolve(&self, url: &str) -> Result<Resolution, String> {
+        let found = match self.urls.locate(url) {
+            None => return Ok(Resolution::Outside),
+            Some(RegistryLocation::Version {
+                selector: VersionSelector::Latest,
+                ..
+            }) => return Ok(Resolution::Unpinned),
+            Some(RegistryLocation::Version { schema, selector }) => {
+                self.store.get_version(&schema, selector, false).await
             }
-            RegistryLocation::Digest(digest) => self.store.get_by_digest(digest, false).await,
+            Some(RegistryLocation::Digest(digest)) => {
+                self.store.get_by_digest(&digest, false).await
+            }
         };
         let Some(version) = found.map_err(|err| err.to_string())? else {
-            return Ok(None);
+            return Ok(Resolution::Missing);
         };
         let content = version.content.as_deref().unwrap_or("null");
-        serde_json::from_str(content)
-            .map(Some)
-            .map_err(|err| err.to_string())
+        let value = serde_json::from_str(content).map_err(|err| err.to_string())?;
+        Ok(Resolution::Found(value))
     }
 }
 

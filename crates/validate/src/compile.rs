@@ -11,13 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use boon::{Compiler, Draft, SchemaIndex, Schemas, UrlLoader};
-use ovsr_core::{RegistryLocation, RegistryUrls, VersionSelector};
 use serde_json::Value;
 
-use crate::{Outcome, OutputFormat};
-
-/// The dialect of a schema that declares no `$schema`.
-pub const DEFAULT_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+use crate::{Dialect, Outcome, OutputFormat};
 
 /// The most documents one schema may pull in through references.
 const MAX_REFERENCED_DOCUMENTS: usize = 256;
@@ -46,11 +42,25 @@ pub enum SchemaError {
     Unavailable { url: String, reason: String },
 }
 
-/// Looks registry URLs up. Implemented over the store by the server.
+/// What a resolver found at a URL a schema refers to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolution {
+    /// The document at that URL.
+    Found(Value),
+    /// The URL is the registry's, but names nothing there.
+    Missing,
+    /// The URL is the registry's moving `latest` pointer.
+    Unpinned,
+    /// The URL is neither the registry's nor an alias the registry knows.
+    Outside,
+}
+
+/// Looks up the documents a schema refers to. Implemented over the store by the
+/// server; it must never fetch from the network.
 #[async_trait]
 pub trait RegistryResolver: Send + Sync {
-    /// The parsed document at `location`, `Ok(None)` when there is none.
-    async fn resolve(&self, location: &RegistryLocation) -> Result<Option<Value>, String>;
+    /// What `url` (absolute, without fragment) names.
+    async fn resolve(&self, url: &str) -> Result<Resolution, String>;
 }
 
 /// Options that change what a compiled schema accepts.
@@ -58,6 +68,8 @@ pub trait RegistryResolver: Send + Sync {
 pub struct CompileOptions {
     /// Treat `format` as an assertion rather than an annotation.
     pub assert_formats: bool,
+    /// The dialect of documents that declare no `$schema`.
+    pub default_dialect: Dialect,
 }
 
 /// A schema ready to validate documents.
@@ -79,11 +91,10 @@ impl std::fmt::Debug for CompiledSchema {
 
 impl CompiledSchema {
     /// Compiles `document`, found at `root_url`, following references through
-    /// `resolver` (only those `urls` recognizes).
+    /// `resolver`.
     pub async fn compile(
         root_url: &str,
         document: &Value,
-        urls: &RegistryUrls,
         resolver: &dyn RegistryResolver,
         options: CompileOptions,
     ) -> Result<Self, SchemaError> {
@@ -95,7 +106,7 @@ impl CompiledSchema {
                 Err(PassError::Invalid(reason)) => return Err(SchemaError::Invalid(reason)),
             };
             for url in missing {
-                let value = resolve_within_registry(&url, urls, resolver).await?;
+                let value = resolve_within_registry(&url, resolver).await?;
                 referenced.insert(url, value);
             }
             if referenced.len() > MAX_REFERENCED_DOCUMENTS {
@@ -120,14 +131,6 @@ impl CompiledSchema {
     pub fn source_bytes(&self) -> usize {
         self.source_bytes
     }
-}
-
-/// The dialect a document declares in `$schema`, or [`DEFAULT_DIALECT`].
-pub fn declared_dialect(document: &Value) -> &str {
-    document
-        .get("$schema")
-        .and_then(Value::as_str)
-        .unwrap_or(DEFAULT_DIALECT)
 }
 
 enum PassError {
@@ -157,7 +160,7 @@ fn compile_pass(
 ) -> Result<CompiledSchema, PassError> {
     let asked = Arc::new(Mutex::new(Vec::new()));
     let mut compiler = Compiler::new();
-    compiler.set_default_draft(Draft::V2020_12);
+    compiler.set_default_draft(boon_draft(options.default_dialect));
     if options.assert_formats {
         compiler.enable_format_assertions();
     }
@@ -203,32 +206,28 @@ fn compile_pass(
 
 async fn resolve_within_registry(
     url: &str,
-    urls: &RegistryUrls,
     resolver: &dyn RegistryResolver,
 ) -> Result<Value, SchemaError> {
-    let Some(location) = urls.locate(url) else {
-        return Err(SchemaError::ExternalRef {
-            url: url.to_owned(),
-        });
-    };
-    if let RegistryLocation::Version {
-        selector: VersionSelector::Latest,
-        ..
-    } = location
-    {
-        return Err(SchemaError::UnpinnedRef {
-            url: url.to_owned(),
-        });
-    }
-    match resolver.resolve(&location).await {
-        Ok(Some(value)) => Ok(value),
-        Ok(None) => Err(SchemaError::MissingRef {
-            url: url.to_owned(),
-        }),
+    let url_owned = || url.to_owned();
+    match resolver.resolve(url).await {
+        Ok(Resolution::Found(value)) => Ok(value),
+        Ok(Resolution::Missing) => Err(SchemaError::MissingRef { url: url_owned() }),
+        Ok(Resolution::Unpinned) => Err(SchemaError::UnpinnedRef { url: url_owned() }),
+        Ok(Resolution::Outside) => Err(SchemaError::ExternalRef { url: url_owned() }),
         Err(reason) => Err(SchemaError::Unavailable {
-            url: url.to_owned(),
+            url: url_owned(),
             reason,
         }),
+    }
+}
+
+fn boon_draft(dialect: Dialect) -> Draft {
+    match dialect {
+        Dialect::Draft4 => Draft::V4,
+        Dialect::Draft6 => Draft::V6,
+        Dialect::Draft7 => Draft::V7,
+        Dialect::Draft2019_09 => Draft::V2019_09,
+        Dialect::Draft2020_12 => Draft::V2020_12,
     }
 }
 

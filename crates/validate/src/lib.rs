@@ -8,11 +8,10 @@
 
 mod cache;
 mod compile;
+mod dialect;
 mod output;
 
 pub use cache::{ValidatorCache, ValidatorKey};
-pub use compile::{
-    CompileOptions, CompiledSchema, DEFAULT_DIALECT, RegistryResolver, SchemaError,
-    declared_dialect,
-};
+pub use compile::{CompileOptions, CompiledSchema, RegistryResolver, Resolution, SchemaError};
+pub use dialect::Dialect;
 pub use output::{Outcome, OutputFormat, ValidationFailure};

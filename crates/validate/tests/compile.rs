@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use ovsr_core::{CanonicalDocument, RegistryLocation, RegistryUrls};
+use ovsr_core::CanonicalDocument;
 use ovsr_validate::{
-    CompileOptions, CompiledSchema, OutputFormat, RegistryResolver, SchemaError, ValidatorCache,
-    ValidatorKey,
+    CompileOptions, CompiledSchema, Dialect, OutputFormat, RegistryResolver, Resolution,
+    SchemaError, ValidatorCache, ValidatorKey,
 };
 use serde_json::{Value, json};
 
@@ -24,17 +24,20 @@ struct Documents {
     lookups: AtomicUsize,
 }
 
+/// Stands in for the registry: registry URLs under `BASE`, nothing else.
 #[async_trait]
 impl RegistryResolver for Documents {
-    async fn resolve(&self, location: &RegistryLocation) -> Result<Option<Value>, String> {
+    async fn resolve(&self, url: &str) -> Result<Resolution, String> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
-        let url = match location {
-            RegistryLocation::Version { schema, selector } => {
-                format!("{BASE}/schemas/{schema}/{selector}")
-            }
-            RegistryLocation::Digest(digest) => format!("{BASE}/digests/{digest}"),
+        if let Some(value) = self.by_url.get(url) {
+            return Ok(Resolution::Found(value.clone()));
+        }
+        let resolution = match url.strip_prefix(BASE) {
+            None => Resolution::Outside,
+            Some(path) if path.ends_with("/latest") => Resolution::Unpinned,
+            Some(_) => Resolution::Missing,
         };
-        Ok(self.by_url.get(&url).cloned())
+        Ok(resolution)
     }
 }
 
@@ -43,8 +46,7 @@ async fn compile(
     schema: Value,
     docs: &Documents,
 ) -> Result<CompiledSchema, SchemaError> {
-    let urls = RegistryUrls::new(BASE);
-    CompiledSchema::compile(url, &schema, &urls, docs, CompileOptions::default()).await
+    CompiledSchema::compile(url, &schema, docs, CompileOptions::default()).await
 }
 
 #[tokio::test]
@@ -91,7 +93,7 @@ async fn refs_outside_the_registry_are_refused_without_fetching() {
         url: "https://example.com/x.json".to_owned(),
     };
     assert_eq!(err, expected);
-    assert_eq!(docs.lookups.load(Ordering::SeqCst), 0);
+    assert_eq!(docs.lookups.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
@@ -133,6 +135,24 @@ async fn older_drafts_are_chosen_by_dollar_schema() {
 }
 
 #[tokio::test]
+async fn the_default_dialect_applies_only_without_dollar_schema() {
+    let docs = Documents::default();
+    let root = format!("{BASE}/schemas/a/b/1");
+    // A boolean exclusiveMaximum is draft 4; draft 2020-12 refuses it.
+    let schema = json!({"maximum": 3, "exclusiveMaximum": true});
+    let draft4 = CompileOptions {
+        default_dialect: Dialect::Draft4,
+        ..CompileOptions::default()
+    };
+    let compiled = CompiledSchema::compile(&root, &schema, &docs, draft4)
+        .await
+        .unwrap();
+    assert!(!compiled.validate(&json!(3), OutputFormat::Flag).valid);
+    let err = compile(&root, schema, &docs).await.unwrap_err();
+    assert!(matches!(err, SchemaError::Invalid(_)), "{err}");
+}
+
+#[tokio::test]
 async fn flag_output_carries_no_detail() {
     let docs = Documents::default();
     let compiled = compile(
@@ -150,13 +170,13 @@ async fn flag_output_carries_no_detail() {
 #[tokio::test]
 async fn format_assertion_is_an_option() {
     let docs = Documents::default();
-    let urls = RegistryUrls::new(BASE);
     let schema = json!({"format": "email"});
     let root = format!("{BASE}/schemas/a/b/1");
     let asserting = CompileOptions {
         assert_formats: true,
+        ..CompileOptions::default()
     };
-    let strict = CompiledSchema::compile(&root, &schema, &urls, &docs, asserting)
+    let strict = CompiledSchema::compile(&root, &schema, &docs, asserting)
         .await
         .unwrap();
     let lenient = compile(&root, schema, &docs).await.unwrap();

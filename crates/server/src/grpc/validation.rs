@@ -39,6 +39,7 @@ impl ValidationService for ValidationApi {
         let format = output_format(request.output_format)?;
         let options = CompileOptions {
             assert_formats: request.assert_formats,
+            ..CompileOptions::default()
         };
         let (outcome, digest) = self
             .registry
