@@ -7,6 +7,8 @@ use std::time::Duration;
 pub const DEFAULT_MAX_SCHEMA_BYTES: usize = 1 << 20;
 /// Default largest document to validate, in bytes.
 pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 4 << 20;
+/// Default most documents per ValidateBatch call.
+pub const DEFAULT_MAX_BATCH_DOCUMENTS: usize = 1000;
 /// Default memory for compiled validators, in bytes of schema source.
 pub const DEFAULT_VALIDATOR_CACHE_BYTES: u64 = 256 << 20;
 
@@ -29,6 +31,14 @@ pub struct ServeConfig {
     /// Largest document accepted for validation, in bytes.
     #[arg(long, env = "OVSR_MAX_DOCUMENT_BYTES", default_value_t = DEFAULT_MAX_DOCUMENT_BYTES)]
     pub max_document_bytes: usize,
+
+    /// Most documents one ValidateBatch call may carry; more belong on a stream.
+    #[arg(long, env = "OVSR_MAX_BATCH_DOCUMENTS", default_value_t = DEFAULT_MAX_BATCH_DOCUMENTS)]
+    pub max_batch_documents: usize,
+
+    /// Documents per second each caller may validate (0: no limit).
+    #[arg(long, env = "OVSR_VALIDATION_RATE_PER_CALLER", default_value_t = 0)]
+    pub validation_rate_per_caller: u32,
 
     /// Memory for compiled validators, in bytes of schema source.
     #[arg(
@@ -56,6 +66,8 @@ impl ServeConfig {
             public_url: None,
             max_schema_bytes: DEFAULT_MAX_SCHEMA_BYTES,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            max_batch_documents: DEFAULT_MAX_BATCH_DOCUMENTS,
+            validation_rate_per_caller: 0,
             validator_cache_bytes: DEFAULT_VALIDATOR_CACHE_BYTES,
             shutdown_grace: Duration::from_secs(10),
         }

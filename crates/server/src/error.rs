@@ -13,7 +13,7 @@ use tonic::{Code, Status};
 use tracing::error;
 
 /// A failure as the API reports it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// A request field is malformed; the message names it.
     #[error("{0}")]
@@ -24,6 +24,9 @@ pub enum ApiError {
     /// The request is well-formed but the registry is not in a state to honour it.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The caller is over a rate or size budget; retry later or send less.
+    #[error("{0}")]
+    ResourceExhausted(String),
     /// A backend cannot be reached; retry later.
     #[error("{0}")]
     Unavailable(String),
@@ -44,6 +47,7 @@ impl ApiError {
             Self::InvalidArgument(_) => Code::InvalidArgument,
             Self::NotFound(_) => Code::NotFound,
             Self::FailedPrecondition(_) => Code::FailedPrecondition,
+            Self::ResourceExhausted(_) => Code::ResourceExhausted,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }
@@ -55,6 +59,7 @@ impl ApiError {
             Self::InvalidArgument(_) => "INVALID_ARGUMENT",
             Self::NotFound(_) => "NOT_FOUND",
             Self::FailedPrecondition(_) => "FAILED_PRECONDITION",
+            Self::ResourceExhausted(_) => "RESOURCE_EXHAUSTED",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -66,6 +71,7 @@ impl ApiError {
             Self::InvalidArgument(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::FailedPrecondition(_) => StatusCode::CONFLICT,
+            Self::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -7,7 +7,7 @@ mod validation;
 
 pub use schema::SchemaApi;
 pub use unimplemented::{AuthApi, SearchApi};
-pub use validation::ValidationApi;
+pub use validation::{CallerRateLimiter, ValidationApi};
 
 use axum::response::Response;
 use http::HeaderValue;

@@ -36,7 +36,7 @@ pub use config::{
     ServeConfig,
 };
 
-use grpc::{AuthApi, SchemaApi, SearchApi, ValidationApi};
+use grpc::{AuthApi, CallerRateLimiter, SchemaApi, SearchApi, ValidationApi};
 use registry::{Limits, Registry};
 
 /// Room for a message's other fields beside its largest document.
@@ -90,8 +90,9 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
     );
 
     let (health, health_service) = tonic_health::server::health_reporter();
+    let limiter = CallerRateLimiter::new(config.validation_rate_per_caller);
     let routes = tonic::service::Routes::new(health_service);
-    let grpc = grpc_routes(routes, &registry, &config)?;
+    let grpc = grpc_routes(routes, &registry, &limiter, &config)?;
     health.set_serving::<SchemaServiceServer<SchemaApi>>().await;
     health
         .set_serving::<ValidationServiceServer<ValidationApi>>()
@@ -99,6 +100,9 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
     let app = build_stack(grpc, http::routes(registry));
 
     let cancel = CancellationToken::new();
+    tokio::spawn(forget_idle_callers(limiter, cancel.clone()));
+    // Connection info lets handlers see the caller's address, for per-caller limits.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let serve = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
     let task = tokio::spawn(async move { serve.await });
     info!(addr = %local_addr, "listening");
@@ -157,6 +161,7 @@ impl RunningServer {
 fn grpc_routes(
     routes: tonic::service::Routes,
     registry: &Registry,
+    limiter: &CallerRateLimiter,
     config: &ServeConfig,
 ) -> anyhow::Result<axum::Router> {
     let reflection_v1 = reflection().build_v1()?;
@@ -168,7 +173,12 @@ fn grpc_routes(
         .accept_compressed(CompressionEncoding::Gzip)
         .accept_compressed(CompressionEncoding::Zstd)
         .send_compressed(CompressionEncoding::Gzip);
-    let validation = ValidationServiceServer::new(ValidationApi::new(registry.clone()))
+    let validation_api = ValidationApi::new(
+        registry.clone(),
+        limiter.clone(),
+        config.max_batch_documents,
+    );
+    let validation = ValidationServiceServer::new(validation_api)
         .max_decoding_message_size(config.max_document_bytes + MESSAGE_OVERHEAD_BYTES)
         .accept_compressed(CompressionEncoding::Gzip)
         .accept_compressed(CompressionEncoding::Zstd)
@@ -185,6 +195,17 @@ fn grpc_routes(
     Ok(router.layer(axum::middleware::map_response(
         grpc::oversized_message_is_resource_exhausted,
     )))
+}
+
+/// Drops the rate-limit buckets of callers gone quiet, until cancelled.
+async fn forget_idle_callers(limiter: CallerRateLimiter, cancel: CancellationToken) {
+    const EVERY: Duration = Duration::from_secs(60);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(EVERY) => limiter.forget_idle_callers(),
+        }
+    }
 }
 
 /// Reflection over every service served, so `grpcurl list` shows them all whichever

@@ -10,8 +10,8 @@ use ovsr_core::{
 };
 use ovsr_store::{NewVersion, Registered, SchemaStore, StoredVersion};
 use ovsr_validate::{
-    CompileOptions, CompiledSchema, Dialect, Outcome, OutputFormat, RegistryResolver, Resolution,
-    ValidatorCache, ValidatorKey,
+    CompileOptions, CompiledSchema, Dialect, RegistryResolver, Resolution, ValidatorCache,
+    ValidatorKey,
 };
 use serde_json::Value;
 use tracing::debug;
@@ -22,8 +22,11 @@ const MAX_TAGS: usize = 32;
 const MAX_TAG_CHARS: usize = 64;
 const MAX_TEXT_CHARS: usize = 4096;
 
+/// The deepest nesting a document may have; it is serde_json's fixed parser limit.
+pub const MAX_DOCUMENT_DEPTH: usize = 128;
+
 /// What a reader asks for: a named version or content by digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     /// A version (or latest) of a named schema.
     Version(SchemaName, VersionSelector),
@@ -116,7 +119,7 @@ impl Registry {
     ) -> Result<CanonicalDocument, ApiError> {
         let limit = self.limits.max_schema_bytes;
         let document = CanonicalDocument::from_slice(content.as_bytes(), limit)
-            .map_err(|err| document_error("content", err))?;
+            .map_err(|err| ApiError::invalid("content", err))?;
         // The candidate has no version yet; any version segment gives relative
         // references the same base directory.
         let base = match schema {
@@ -153,27 +156,26 @@ impl Registry {
         found.ok_or_else(|| ApiError::NotFound(describe_missing(target)))
     }
 
-    /// Validates a JSON document against what `target` names.
-    pub async fn validate(
-        &self,
-        target: &Target,
-        document: &str,
-        format: OutputFormat,
-        options: CompileOptions,
-    ) -> Result<(Outcome, Digest), ApiError> {
-        if document.len() > self.limits.max_document_bytes {
+    /// Parses a document to validate, within the size limit and the parser's depth
+    /// limit, naming `field` in errors.
+    pub fn parse_document(&self, document: &str, field: &str) -> Result<Value, ApiError> {
+        let limit = self.limits.max_document_bytes;
+        if document.len() > limit {
             let err = DocumentError::TooLarge {
                 size: document.len(),
-                limit: self.limits.max_document_bytes,
+                limit,
             };
-            return Err(document_error("document", err));
+            return Err(ApiError::invalid(field, err));
         }
-        let instance: Value = serde_json::from_str(document)
-            .map_err(|err| ApiError::invalid("document", format!("not valid JSON: {err}")))?;
-
-        let validator = self.validator_for(target, options).await?;
-        let (compiled, digest) = validator;
-        Ok((compiled.validate(&instance, format), digest))
+        serde_json::from_str(document).map_err(|err| {
+            // serde_json stops at 128 levels of nesting rather than overflow the stack.
+            if err.to_string().contains("recursion limit exceeded") {
+                let reason = format!("nests deeper than {MAX_DOCUMENT_DEPTH} levels");
+                ApiError::invalid(field, reason)
+            } else {
+                ApiError::invalid(field, format!("not valid JSON: {err}"))
+            }
+        })
     }
 
     fn resolver(&self) -> StoreResolver<'_> {
@@ -183,7 +185,8 @@ impl Registry {
         }
     }
 
-    async fn validator_for(
+    /// The compiled validator for what `target` names, and that version's digest.
+    pub async fn validator(
         &self,
         target: &Target,
         options: CompileOptions,
@@ -245,10 +248,6 @@ impl RegistryResolver for StoreResolver<'_> {
         let value = serde_json::from_str(content).map_err(|err| err.to_string())?;
         Ok(Resolution::Found(value))
     }
-}
-
-fn document_error(field: &str, err: DocumentError) -> ApiError {
-    ApiError::invalid(field, err)
 }
 
 fn describe_missing(target: &Target) -> String {

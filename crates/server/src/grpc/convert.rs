@@ -119,6 +119,15 @@ pub(super) fn result_message(outcome: Outcome, schema_digest: Digest) -> pb::Val
     }
 }
 
+/// A failure of one item of a batch or stream, which does not fail the call.
+pub(super) fn item_error(err: ApiError) -> pb::ItemError {
+    let status = tonic::Status::from(err);
+    pb::ItemError {
+        code: status.code() as i32,
+        message: status.message().to_owned(),
+    }
+}
+
 /// Reads a page size: 0 means the default, larger than the maximum is clamped.
 pub(super) fn page_size(raw: i32) -> Result<usize, ApiError> {
     const DEFAULT: usize = 100;

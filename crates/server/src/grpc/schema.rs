@@ -8,7 +8,7 @@ use ovsr_proto::v1 as pb;
 use ovsr_proto::v1::schema_service_server::SchemaService;
 use tonic::{Request, Response, Status};
 
-use super::convert::{Content, page_size, summary_message, target, version_message};
+use super::convert::{Content, item_error, page_size, summary_message, target, version_message};
 use crate::error::ApiError;
 use crate::registry::Registry;
 
@@ -99,13 +99,7 @@ impl SchemaService for SchemaApi {
         for item in requests {
             let result = match self.get_one(item).await {
                 Ok(found) => Item::Found(found),
-                Err(err) => {
-                    let status = Status::from(err);
-                    Item::Error(pb::ItemError {
-                        code: status.code() as i32,
-                        message: status.message().to_owned(),
-                    })
-                }
+                Err(err) => Item::Error(item_error(err)),
             };
             results.push(pb::BatchGetSchemasResult {
                 result: Some(result),
