@@ -1,19 +1,25 @@
-//! The schema store: the one trait every backend implements, and the embedded SQLite
-//! backend that `ovsr serve` uses by default.
+//! The schema store: the one trait every backend implements, the embedded SQLite
+//! backend that `ovsr serve` uses by default, and the PostgreSQL backend for scale.
 //!
 //! A store keeps schemas, their immutable versions and an outbox of changes. It knows
 //! nothing of gRPC or HTTP: it speaks in `ovsr_core` types and [`StoreError`].
 
 mod error;
+mod postgres;
 mod sqlite;
 mod types;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ovsr_core::{Digest, Namespace, SchemaName, Version, VersionSelector};
 
 pub use error::StoreError;
+pub use postgres::{PgSchemaStore, PgStoreConfig};
 pub use sqlite::SqliteSchemaStore;
-pub use types::{NewVersion, Registered, SchemaSummary, StoredVersion};
+pub use types::{
+    ChangeEvent, ChangeId, ChangeKind, NewVersion, Registered, SchemaSummary, StoredVersion,
+};
 
 /// Where schemas and their versions live.
 ///
@@ -77,4 +83,25 @@ pub trait SchemaStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Checks the store answers, for readiness probes.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Claims up to `limit` pending changes for `consumer`, oldest first, and leases
+    /// them for `lease`.
+    ///
+    /// While a lease runs no other consumer is handed the same change, so several
+    /// consumers can drain the outbox at once. A change not completed before its lease
+    /// runs out is handed out again: delivery is at least once.
+    async fn claim_changes(
+        &self,
+        consumer: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ChangeEvent>, StoreError>;
+
+    /// Removes handled changes from the outbox and returns how many it removed.
+    /// Ids already completed are ignored, so completing twice is harmless.
+    async fn complete_changes(&self, ids: &[ChangeId]) -> Result<u64, StoreError>;
+
+    /// How long the oldest change not yet completed has waited; `None` when nothing is
+    /// pending. Claimed changes count as pending until completed.
+    async fn oldest_pending_change_age(&self) -> Result<Option<Duration>, StoreError>;
 }

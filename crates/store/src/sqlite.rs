@@ -5,7 +5,9 @@
 //! over a few connections that WAL lets run beside the writer. All calls run on tokio's
 //! blocking pool so a slow disk never stalls the async workers.
 
+mod outbox;
 mod rows;
+mod writes;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,12 +15,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use ovsr_core::{Digest, Namespace, SchemaName, Version, VersionSelector, VersionState};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use ovsr_core::{Digest, Namespace, SchemaName, Version, VersionSelector};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tracing::info;
 
-use crate::{NewVersion, Registered, SchemaStore, SchemaSummary, StoreError, StoredVersion};
+use crate::{
+    ChangeEvent, ChangeId, NewVersion, Registered, SchemaStore, SchemaSummary, StoreError,
+    StoredVersion,
+};
 use rows::{SUMMARY_COLUMNS, VERSION_COLUMNS, read_summary, read_version};
+use writes::{
+    delete_in_transaction, deprecate_in_transaction, ensure_schema_exists, register_in_transaction,
+};
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -240,6 +248,31 @@ impl SchemaStore for SqliteSchemaStore {
         })
         .await
     }
+
+    async fn claim_changes(
+        &self,
+        consumer: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ChangeEvent>, StoreError> {
+        let consumer = consumer.to_owned();
+        self.write(move |conn| outbox::claim_changes(conn, &consumer, limit, lease, now_ms()))
+            .await
+    }
+
+    async fn complete_changes(&self, ids: &[ChangeId]) -> Result<u64, StoreError> {
+        let ids = ids.to_vec();
+        self.write(move |conn| outbox::complete_changes(conn, &ids))
+            .await
+    }
+
+    async fn oldest_pending_change_age(&self) -> Result<Option<Duration>, StoreError> {
+        let oldest = self.read(outbox::oldest_pending_change_ms).await?;
+        Ok(oldest.map(|created_at_ms| {
+            let waited = now_ms().saturating_sub(created_at_ms).max(0);
+            Duration::from_millis(waited.unsigned_abs())
+        }))
+    }
 }
 
 fn open_blocking(path: PathBuf) -> Result<Inner, StoreError> {
@@ -289,222 +322,6 @@ where
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|err| StoreError::Internal(format!("store task failed: {err}")))?
-}
-
-fn register_in_transaction(
-    conn: &mut Connection,
-    new: NewVersion,
-) -> Result<Registered, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (ns, name) = (new.schema.namespace().as_str(), new.schema.name());
-    let digest = new.digest.to_string();
-
-    let sql = format!(
-        "SELECT {VERSION_COLUMNS}, v.content FROM schema_versions v \
-         WHERE v.namespace = ?1 AND v.name = ?2 AND v.digest = ?3 \
-         AND v.state <> 'deleted' ORDER BY v.version LIMIT 1"
-    );
-    let existing = tx
-        .prepare_cached(&sql)?
-        .query_row(params![ns, name, digest], |row| read_version(row, true))
-        .optional()?;
-    if let Some(version) = existing {
-        return Ok(Registered {
-            version: version?,
-            created: false,
-        });
-    }
-
-    let now = now_ms();
-    let max_version: Option<u32> = tx
-        .prepare_cached("SELECT max_version FROM schemas WHERE namespace = ?1 AND name = ?2")?
-        .query_row(params![ns, name], |row| row.get(0))
-        .optional()?;
-    let number = max_version.unwrap_or(0).checked_add(1).ok_or_else(|| {
-        StoreError::Internal(format!("{} has run out of version numbers", new.schema))
-    })?;
-    tx.prepare_cached(
-        "INSERT INTO schemas (namespace, name, max_version, latest_version, \
-         created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?3, ?4, ?4) \
-         ON CONFLICT (namespace, name) DO UPDATE SET max_version = ?3, \
-         latest_version = ?3, updated_at_ms = ?4",
-    )?
-    .execute(params![ns, name, number, now])?;
-
-    let tags = serde_json::to_string(&new.tags).unwrap_or_else(|_| "[]".to_owned());
-    tx.prepare_cached(
-        "INSERT INTO schema_versions (namespace, name, version, digest, state, content, \
-         title, description, dialect, tags, created_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        ns,
-        name,
-        number,
-        digest,
-        new.content,
-        new.title,
-        new.description,
-        new.dialect,
-        tags,
-        now
-    ])?;
-    record_change(&tx, &new.schema, number, "registered", now)?;
-    tx.commit()?;
-
-    let version =
-        Version::new(number, "version").map_err(|e| StoreError::Internal(e.to_string()))?;
-    let size_bytes = new.content.len() as u64;
-    Ok(Registered {
-        version: StoredVersion {
-            schema: new.schema,
-            version,
-            digest: new.digest,
-            state: VersionState::Active,
-            content: Some(Arc::from(new.content)),
-            size_bytes,
-            title: new.title,
-            description: new.description,
-            dialect: new.dialect,
-            tags: new.tags,
-            created_at_ms: now,
-        },
-        created: true,
-    })
-}
-
-fn deprecate_in_transaction(
-    conn: &mut Connection,
-    schema: &SchemaName,
-    version: Version,
-) -> Result<StoredVersion, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (ns, name) = (schema.namespace().as_str(), schema.name());
-    let now = now_ms();
-
-    let changed = tx
-        .prepare_cached(
-            "UPDATE schema_versions SET state = 'deprecated' WHERE namespace = ?1 \
-             AND name = ?2 AND version = ?3 AND state = 'active'",
-        )?
-        .execute(params![ns, name, version.get()])?;
-    if changed > 0 {
-        touch_schema(&tx, schema, now)?;
-        record_change(&tx, schema, version.get(), "deprecated", now)?;
-    }
-
-    let sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM schema_versions v WHERE v.namespace = ?1 \
-         AND v.name = ?2 AND v.version = ?3 AND v.state <> 'deleted'"
-    );
-    let found = tx
-        .prepare_cached(&sql)?
-        .query_row(params![ns, name, version.get()], |row| {
-            read_version(row, false)
-        })
-        .optional()?
-        .transpose()?;
-    let Some(found) = found else {
-        return Err(StoreError::NotFound(format!("{schema} version {version}")));
-    };
-    tx.commit()?;
-    Ok(found)
-}
-
-fn delete_in_transaction(
-    conn: &mut Connection,
-    schema: &SchemaName,
-    version: Option<Version>,
-) -> Result<Vec<Version>, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (ns, name) = (schema.namespace().as_str(), schema.name());
-    let now = now_ms();
-    ensure_schema_exists(&tx, schema)?;
-
-    if let Some(version) = version {
-        let exists: Option<String> = tx
-            .prepare_cached(
-                "SELECT state FROM schema_versions WHERE namespace = ?1 AND name = ?2 \
-                 AND version = ?3",
-            )?
-            .query_row(params![ns, name, version.get()], |row| row.get(0))
-            .optional()?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound(format!("{schema} version {version}")));
-        }
-    }
-
-    let only = version.map(Version::get);
-    let live: Vec<u32> = tx
-        .prepare_cached(
-            "SELECT version FROM schema_versions WHERE namespace = ?1 AND name = ?2 \
-             AND state <> 'deleted' AND (?3 IS NULL OR version = ?3) ORDER BY version",
-        )?
-        .query_map(params![ns, name, only], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    for number in &live {
-        tx.prepare_cached(
-            "UPDATE schema_versions SET state = 'deleted' WHERE namespace = ?1 \
-             AND name = ?2 AND version = ?3",
-        )?
-        .execute(params![ns, name, number])?;
-        record_change(&tx, schema, *number, "deleted", now)?;
-    }
-    if !live.is_empty() {
-        tx.prepare_cached(
-            "UPDATE schemas SET updated_at_ms = ?3, latest_version = COALESCE(( \
-             SELECT MAX(version) FROM schema_versions WHERE namespace = ?1 AND name = ?2 \
-             AND state <> 'deleted'), 0) WHERE namespace = ?1 AND name = ?2",
-        )?
-        .execute(params![ns, name, now])?;
-    }
-    tx.commit()?;
-
-    live.into_iter()
-        .map(|n| Version::new(n, "version").map_err(|e| StoreError::Internal(e.to_string())))
-        .collect()
-}
-
-fn ensure_schema_exists(conn: &Connection, schema: &SchemaName) -> Result<(), StoreError> {
-    let found: Option<i64> = conn
-        .prepare_cached("SELECT 1 FROM schemas WHERE namespace = ?1 AND name = ?2")?
-        .query_row(params![schema.namespace().as_str(), schema.name()], |row| {
-            row.get(0)
-        })
-        .optional()?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(StoreError::NotFound(format!("schema {schema}"))),
-    }
-}
-
-fn touch_schema(conn: &Connection, schema: &SchemaName, now: i64) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE schemas SET updated_at_ms = ?3 WHERE namespace = ?1 AND name = ?2",
-    )?
-    .execute(params![schema.namespace().as_str(), schema.name(), now])?;
-    Ok(())
-}
-
-fn record_change(
-    conn: &Connection,
-    schema: &SchemaName,
-    version: u32,
-    kind: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO outbox (namespace, name, version, kind, created_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        schema.namespace().as_str(),
-        schema.name(),
-        version,
-        kind,
-        now
-    ])?;
-    Ok(())
 }
 
 fn now_ms() -> i64 {

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use ovsr_core::{Digest, SchemaName, Version, VersionState};
 
+use crate::StoreError;
+
 /// A version to register: content already canonicalized and digested.
 #[derive(Debug, Clone)]
 pub struct NewVersion {
@@ -68,4 +70,83 @@ pub struct SchemaSummary {
     pub latest: Option<StoredVersion>,
     /// Last change, milliseconds since the Unix epoch.
     pub updated_at_ms: i64,
+}
+
+/// The identity of one outbox event, increasing in the order events were recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChangeId(pub i64);
+
+/// What a write did to a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// A new version was stored.
+    Registered,
+    /// A version was marked deprecated.
+    Deprecated,
+    /// A version was soft-deleted.
+    Deleted,
+}
+
+impl ChangeKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::Deprecated => "deprecated",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn from_stored(raw: &str) -> Option<Self> {
+        match raw {
+            "registered" => Some(Self::Registered),
+            "deprecated" => Some(Self::Deprecated),
+            "deleted" => Some(Self::Deleted),
+            _ => None,
+        }
+    }
+}
+
+/// One change from the outbox, written in the same transaction as the change itself.
+///
+/// An event names what changed, not the state after it: consumers re-read the version
+/// from the store, so events handled out of order or twice still converge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeEvent {
+    /// Its identity, for [`crate::SchemaStore::complete_changes`].
+    pub id: ChangeId,
+    /// The schema changed.
+    pub schema: SchemaName,
+    /// The version changed.
+    pub version: Version,
+    /// What happened to it.
+    pub kind: ChangeKind,
+    /// When the change was recorded, milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+}
+
+impl ChangeEvent {
+    /// Builds an event from stored columns, reporting anything that does not parse as
+    /// internal: the row was written by something else.
+    pub(crate) fn from_stored(
+        id: i64,
+        namespace: &str,
+        name: &str,
+        version: i64,
+        kind: &str,
+        created_at_ms: i64,
+    ) -> Result<Self, StoreError> {
+        let corrupt =
+            |what: &str| StoreError::Internal(format!("stored change {what} does not parse"));
+        let schema = SchemaName::new(namespace, name, "stored").map_err(|_| corrupt("name"))?;
+        let number = u32::try_from(version).map_err(|_| corrupt("version"))?;
+        Ok(Self {
+            id: ChangeId(id),
+            schema,
+            version: Version::new(number, "version").map_err(|_| corrupt("version"))?,
+            kind: ChangeKind::from_stored(kind).ok_or_else(|| corrupt("kind"))?,
+            created_at_ms,
+        })
+    }
 }
