@@ -7,6 +7,8 @@ use std::time::Duration;
 pub const DEFAULT_MAX_SCHEMA_BYTES: usize = 1 << 20;
 /// Default largest document to validate, in bytes.
 pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 4 << 20;
+/// Default largest gRPC request message, in bytes.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 32 << 20;
 /// Default most documents per ValidateBatch call.
 pub const DEFAULT_MAX_BATCH_DOCUMENTS: usize = 1000;
 /// Default memory for compiled validators, in bytes of schema source.
@@ -31,6 +33,11 @@ pub struct ServeConfig {
     /// Largest document accepted for validation, in bytes.
     #[arg(long, env = "OVSR_MAX_DOCUMENT_BYTES", default_value_t = DEFAULT_MAX_DOCUMENT_BYTES)]
     pub max_document_bytes: usize,
+
+    /// Largest gRPC request message, in bytes: bounds batch calls as a whole (each
+    /// schema or document inside still obeys its own limit).
+    #[arg(long, env = "OVSR_MAX_REQUEST_BYTES", default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
+    pub max_request_bytes: usize,
 
     /// Most documents one ValidateBatch call may carry; more belong on a stream.
     #[arg(long, env = "OVSR_MAX_BATCH_DOCUMENTS", default_value_t = DEFAULT_MAX_BATCH_DOCUMENTS)]
@@ -66,6 +73,7 @@ impl ServeConfig {
             public_url: None,
             max_schema_bytes: DEFAULT_MAX_SCHEMA_BYTES,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             max_batch_documents: DEFAULT_MAX_BATCH_DOCUMENTS,
             validation_rate_per_caller: 0,
             validator_cache_bytes: DEFAULT_VALIDATOR_CACHE_BYTES,

@@ -18,6 +18,9 @@ pub enum ApiError {
     /// A request field is malformed; the message names it.
     #[error("{0}")]
     InvalidArgument(String),
+    /// What the request would create is already taken (an alias held by another schema).
+    #[error("{0}")]
+    AlreadyExists(String),
     /// What the request names does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -41,10 +44,24 @@ impl ApiError {
         Self::InvalidArgument(format!("{field}: {reason}"))
     }
 
+    /// The same failure, located in one item of a batch (`requests[3]`).
+    pub fn in_item(self, item: &str) -> Self {
+        match self {
+            Self::InvalidArgument(message) => Self::InvalidArgument(format!("{item}.{message}")),
+            Self::AlreadyExists(message) => Self::AlreadyExists(format!("{item}: {message}")),
+            Self::NotFound(message) => Self::NotFound(format!("{item}: {message}")),
+            Self::FailedPrecondition(message) => {
+                Self::FailedPrecondition(format!("{item}: {message}"))
+            }
+            other => other,
+        }
+    }
+
     /// The gRPC code for this failure.
     pub fn code(&self) -> Code {
         match self {
             Self::InvalidArgument(_) => Code::InvalidArgument,
+            Self::AlreadyExists(_) => Code::AlreadyExists,
             Self::NotFound(_) => Code::NotFound,
             Self::FailedPrecondition(_) => Code::FailedPrecondition,
             Self::ResourceExhausted(_) => Code::ResourceExhausted,
@@ -57,6 +74,7 @@ impl ApiError {
     pub fn code_name(&self) -> &'static str {
         match self {
             Self::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Self::AlreadyExists(_) => "ALREADY_EXISTS",
             Self::NotFound(_) => "NOT_FOUND",
             Self::FailedPrecondition(_) => "FAILED_PRECONDITION",
             Self::ResourceExhausted(_) => "RESOURCE_EXHAUSTED",
@@ -69,6 +87,7 @@ impl ApiError {
     pub fn http_status(&self) -> StatusCode {
         match self {
             Self::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+            Self::AlreadyExists(_) => StatusCode::CONFLICT,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::FailedPrecondition(_) => StatusCode::CONFLICT,
             Self::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -106,6 +125,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            StoreError::Conflict(message) => Self::AlreadyExists(message),
             StoreError::Unavailable(reason) => {
                 Self::Unavailable(format!("the schema store is unavailable: {reason}"))
             }

@@ -39,7 +39,7 @@ pub use config::{
 use grpc::{AuthApi, CallerRateLimiter, SchemaApi, SearchApi, ValidationApi};
 use registry::{Limits, Registry};
 
-/// Room for a message's other fields beside its largest document.
+/// Room for a message's other fields beside its largest item.
 const MESSAGE_OVERHEAD_BYTES: usize = 64 << 10;
 
 /// The name of the store file inside the data directory.
@@ -169,7 +169,7 @@ fn grpc_routes(
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let schemas = SchemaServiceServer::new(SchemaApi::new(registry.clone()))
-        .max_decoding_message_size(config.max_schema_bytes + MESSAGE_OVERHEAD_BYTES)
+        .max_decoding_message_size(request_limit(config, config.max_schema_bytes))
         .accept_compressed(CompressionEncoding::Gzip)
         .accept_compressed(CompressionEncoding::Zstd)
         .send_compressed(CompressionEncoding::Gzip);
@@ -179,7 +179,7 @@ fn grpc_routes(
         config.max_batch_documents,
     );
     let validation = ValidationServiceServer::new(validation_api)
-        .max_decoding_message_size(config.max_document_bytes + MESSAGE_OVERHEAD_BYTES)
+        .max_decoding_message_size(request_limit(config, config.max_document_bytes))
         .accept_compressed(CompressionEncoding::Gzip)
         .accept_compressed(CompressionEncoding::Zstd)
         .send_compressed(CompressionEncoding::Gzip);
@@ -195,6 +195,14 @@ fn grpc_routes(
     Ok(router.layer(axum::middleware::map_response(
         grpc::oversized_message_is_resource_exhausted,
     )))
+}
+
+/// The decoding limit of a service whose single items may be `item_bytes` long:
+/// room for one item and its message, or for a batch up to the request limit.
+fn request_limit(config: &ServeConfig, item_bytes: usize) -> usize {
+    config
+        .max_request_bytes
+        .max(item_bytes + MESSAGE_OVERHEAD_BYTES)
 }
 
 /// Drops the rate-limit buckets of callers gone quiet, until cancelled.

@@ -1,26 +1,20 @@
 //! The registry's behaviour, shared by the gRPC and HTTP front ends: names are checked,
 //! documents canonicalized and compiled, versions stored and read, documents validated.
 
+mod registration;
+mod resolver;
+
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use ovsr_core::{
-    CanonicalDocument, Digest, DocumentError, RegistryLocation, RegistryUrls, SchemaName, Version,
-    VersionSelector,
-};
-use ovsr_store::{NewVersion, Registered, SchemaStore, StoredVersion};
-use ovsr_validate::{
-    CompileOptions, CompiledSchema, Dialect, RegistryResolver, Resolution, ValidatorCache,
-    ValidatorKey,
-};
+use ovsr_core::{Digest, DocumentError, RegistryUrls, SchemaName, Version, VersionSelector};
+use ovsr_store::{SchemaStore, StoredVersion};
+use ovsr_validate::{CompileOptions, CompiledSchema, Dialect, ValidatorCache, ValidatorKey};
 use serde_json::Value;
-use tracing::debug;
 
 use crate::error::ApiError;
+use resolver::StoreResolver;
 
-const MAX_TAGS: usize = 32;
-const MAX_TAG_CHARS: usize = 64;
-const MAX_TEXT_CHARS: usize = 4096;
+pub use registration::Registration;
 
 /// The deepest nesting a document may have; it is serde_json's fixed parser limit.
 pub const MAX_DOCUMENT_DEPTH: usize = 128;
@@ -78,66 +72,6 @@ impl Registry {
         &self.urls
     }
 
-    /// Checks, canonicalizes, compiles and stores a new version.
-    pub async fn register(
-        &self,
-        schema: SchemaName,
-        content: &str,
-        tags: Vec<String>,
-    ) -> Result<Registered, ApiError> {
-        check_tags(&tags)?;
-        let checked = self.check_schema(Some(&schema), content).await?;
-        let (value, canonical, digest) = checked.into_parts();
-        let new = NewVersion {
-            schema,
-            content: canonical,
-            digest,
-            title: top_level_text(&value, "title"),
-            description: top_level_text(&value, "description"),
-            dialect: Dialect::of_document(&value, Dialect::default())
-                .uri()
-                .to_owned(),
-            tags,
-        };
-        let registered = self.store.register(new).await?;
-        debug!(
-            schema = %registered.version.schema,
-            version = %registered.version.version,
-            created = registered.created,
-            "registered"
-        );
-        Ok(registered)
-    }
-
-    /// Checks a candidate schema as registration would: size, JSON, metaschema, and
-    /// every reference resolvable inside the registry. `schema` gives relative
-    /// references their base.
-    pub async fn check_schema(
-        &self,
-        schema: Option<&SchemaName>,
-        content: &str,
-    ) -> Result<CanonicalDocument, ApiError> {
-        let limit = self.limits.max_schema_bytes;
-        let document = CanonicalDocument::from_slice(content.as_bytes(), limit)
-            .map_err(|err| ApiError::invalid("content", err))?;
-        // The candidate has no version yet; any version segment gives relative
-        // references the same base directory.
-        let base = match schema {
-            Some(schema) => format!("{}/schemas/{schema}/0", self.urls.base()),
-            None => format!("{}/candidate", self.urls.base()),
-        };
-        let resolver = self.resolver();
-        CompiledSchema::compile(
-            &base,
-            document.value(),
-            &resolver,
-            CompileOptions::default(),
-        )
-        .await
-        .map_err(|err| ApiError::from_schema_error("content", err))?;
-        Ok(document)
-    }
-
     /// Finds what `target` names, with content. Deleted versions count as absent
     /// unless `include_deleted`.
     pub async fn get(
@@ -178,13 +112,6 @@ impl Registry {
         })
     }
 
-    fn resolver(&self) -> StoreResolver<'_> {
-        StoreResolver {
-            store: &self.store,
-            urls: &self.urls,
-        }
-    }
-
     /// The compiled validator for what `target` names, and that version's digest.
     pub async fn validator(
         &self,
@@ -197,7 +124,7 @@ impl Registry {
             default_dialect: Dialect::from_uri(&version.dialect).unwrap_or_default(),
             ..options
         };
-        let root_url = self.urls.version_url(&version.schema, version.version);
+        let root_url = self.root_url(&version);
         let key = ValidatorKey {
             digest: version.digest,
             root_url: root_url.clone(),
@@ -207,7 +134,7 @@ impl Registry {
             let content = version.content.as_deref().unwrap_or("null");
             let value: Value = serde_json::from_str(content)
                 .map_err(|err| ovsr_validate::SchemaError::Invalid(err.to_string()))?;
-            let resolver = self.resolver();
+            let resolver = StoreResolver::for_version(self, &version);
             CompiledSchema::compile(&root_url, &value, &resolver, options).await
         };
         let compiled = self
@@ -217,36 +144,14 @@ impl Registry {
             .map_err(|err| ApiError::from_schema_error("schema", err))?;
         Ok((compiled, version.digest))
     }
-}
 
-/// Resolves registry URLs through the store, for the compiler.
-struct StoreResolver<'a> {
-    store: &'a Arc<dyn SchemaStore>,
-    urls: &'a RegistryUrls,
-}
-
-#[async_trait]
-impl RegistryResolver for StoreResolver<'_> {
-    async fn resolve(&self, url: &str) -> Result<Resolution, String> {
-        let found = match self.urls.locate(url) {
-            None => return Ok(Resolution::Outside),
-            Some(RegistryLocation::Version {
-                selector: VersionSelector::Latest,
-                ..
-            }) => return Ok(Resolution::Unpinned),
-            Some(RegistryLocation::Version { schema, selector }) => {
-                self.store.get_version(&schema, selector, false).await
-            }
-            Some(RegistryLocation::Digest(digest)) => {
-                self.store.get_by_digest(&digest, false).await
-            }
-        };
-        let Some(version) = found.map_err(|err| err.to_string())? else {
-            return Ok(Resolution::Missing);
-        };
-        let content = version.content.as_deref().unwrap_or("null");
-        let value = serde_json::from_str(content).map_err(|err| err.to_string())?;
-        Ok(Resolution::Found(value))
+    /// The URL a version's relative references resolve against: its first alias
+    /// (what its authors wrote references relative to), else its registry URL.
+    fn root_url(&self, version: &StoredVersion) -> String {
+        match version.aliases.first() {
+            Some(alias) => alias.clone(),
+            None => self.urls.version_url(&version.schema, version.version),
+        }
     }
 }
 
@@ -260,28 +165,6 @@ fn describe_missing(target: &Target) -> String {
         }
         Target::Digest(digest) => format!("no schema has digest {digest}"),
     }
-}
-
-fn top_level_text(document: &Value, key: &str) -> Option<String> {
-    let text = document.get(key)?.as_str()?;
-    Some(text.chars().take(MAX_TEXT_CHARS).collect())
-}
-
-fn check_tags(tags: &[String]) -> Result<(), ApiError> {
-    if tags.len() > MAX_TAGS {
-        return Err(ApiError::invalid(
-            "tags",
-            format!("at most {MAX_TAGS} tags"),
-        ));
-    }
-    for (i, tag) in tags.iter().enumerate() {
-        let count = tag.chars().count();
-        if count == 0 || count > MAX_TAG_CHARS || tag.chars().any(char::is_control) {
-            let reason = format!("{tag:?} must be 1 to {MAX_TAG_CHARS} printable characters");
-            return Err(ApiError::invalid(&format!("tags[{i}]"), reason));
-        }
-    }
-    Ok(())
 }
 
 /// Parses a version number given in a request: 0 means latest.

@@ -12,6 +12,8 @@
 #[path = "end_to_end/harness.rs"]
 mod harness;
 
+#[path = "end_to_end/aliases.rs"]
+mod aliases;
 #[path = "end_to_end/bad_input.rs"]
 mod bad_input;
 #[path = "end_to_end/http.rs"]

@@ -29,7 +29,38 @@ pub use types::{
 pub trait SchemaStore: Send + Sync + std::fmt::Debug + 'static {
     /// Stores a new version, or returns the live version of the same schema that
     /// already holds identical content (`created = false`).
+    ///
+    /// In the same transaction each of `new.aliases` is bound to the schema. An alias
+    /// that already names another schema of the namespace fails the call with
+    /// [`StoreError::Conflict`] and nothing is stored; one that already names this
+    /// schema is left as it is. Aliases are bound even when identical content returns
+    /// the existing version.
     async fn register(&self, new: NewVersion) -> Result<Registered, StoreError>;
+
+    /// Registers each item as [`SchemaStore::register`] would, in the given order and
+    /// in one transaction, so a later item sees the earlier ones: two items for one
+    /// schema get consecutive versions, and identical content returns the version the
+    /// earlier item stored.
+    ///
+    /// The answer has one slot per item. An item that fails on its own (an alias
+    /// conflict) is rolled back alone and reported in its slot while the others
+    /// commit. A failure of the store itself (unreachable, unavailable, internal)
+    /// fails the whole call and commits nothing.
+    ///
+    /// The batch holds the writer (SQLite) or a transaction and its locks (PostgreSQL)
+    /// for as long as it runs, so callers bound it: at most 1,000 items per call.
+    async fn register_batch(
+        &self,
+        batch: Vec<NewVersion>,
+    ) -> Result<Vec<Result<Registered, StoreError>>, StoreError>;
+
+    /// The schema `alias` names within `namespace`, if any. An alias stays bound
+    /// after its schema's versions are deleted.
+    async fn resolve_alias(
+        &self,
+        namespace: &Namespace,
+        alias: &str,
+    ) -> Result<Option<SchemaName>, StoreError>;
 
     /// One version of a schema with its content. Deleted versions are returned only
     /// when `include_deleted` is set; `Latest` never selects a deleted version.

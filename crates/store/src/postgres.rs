@@ -9,6 +9,7 @@ mod failure;
 mod outbox;
 mod pool;
 mod reads;
+mod register;
 mod replicas;
 mod rows;
 mod writes;
@@ -202,7 +203,29 @@ impl PgSchemaStore {
 #[async_trait]
 impl SchemaStore for PgSchemaStore {
     async fn register(&self, new: NewVersion) -> Result<Registered, StoreError> {
-        retry_transient(|| writes::register(&self.inner.primary, &new)).await
+        retry_transient(|| register::register(&self.inner.primary, &new)).await
+    }
+
+    async fn register_batch(
+        &self,
+        batch: Vec<NewVersion>,
+    ) -> Result<Vec<Result<Registered, StoreError>>, StoreError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let primary = &self.inner.primary;
+        retry_transient(|| register::register_batch(primary, &batch)).await
+    }
+
+    async fn resolve_alias(
+        &self,
+        namespace: &Namespace,
+        alias: &str,
+    ) -> Result<Option<SchemaName>, StoreError> {
+        let query = |mut conn: PgConn| async move {
+            reads::resolve_alias(&mut conn, namespace, alias).await
+        };
+        self.read(query, Option::is_some).await
     }
 
     async fn get_version(

@@ -6,6 +6,7 @@
 //! blocking pool so a slow disk never stalls the async workers.
 
 mod outbox;
+mod register;
 mod rows;
 mod writes;
 
@@ -23,10 +24,9 @@ use crate::{
     ChangeEvent, ChangeId, NewVersion, Registered, SchemaStore, SchemaSummary, StoreError,
     StoredVersion,
 };
+use register::{register_batch_in_transaction, register_in_transaction};
 use rows::{SUMMARY_COLUMNS, VERSION_COLUMNS, read_summary, read_version};
-use writes::{
-    delete_in_transaction, deprecate_in_transaction, ensure_schema_exists, register_in_transaction,
-};
+use writes::{delete_in_transaction, deprecate_in_transaction, ensure_schema_exists};
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -99,6 +99,27 @@ impl SqliteSchemaStore {
 impl SchemaStore for SqliteSchemaStore {
     async fn register(&self, new: NewVersion) -> Result<Registered, StoreError> {
         self.write(move |conn| register_in_transaction(conn, new))
+            .await
+    }
+
+    async fn register_batch(
+        &self,
+        batch: Vec<NewVersion>,
+    ) -> Result<Vec<Result<Registered, StoreError>>, StoreError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(move |conn| register_batch_in_transaction(conn, batch))
+            .await
+    }
+
+    async fn resolve_alias(
+        &self,
+        namespace: &Namespace,
+        alias: &str,
+    ) -> Result<Option<SchemaName>, StoreError> {
+        let (namespace, alias) = (namespace.as_str().to_owned(), alias.to_owned());
+        self.read(move |conn| register::resolve_alias(conn, &namespace, &alias))
             .await
     }
 

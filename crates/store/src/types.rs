@@ -1,5 +1,6 @@
 //! The records a store reads and writes.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ovsr_core::{Digest, SchemaName, Version, VersionState};
@@ -23,6 +24,13 @@ pub struct NewVersion {
     pub dialect: String,
     /// Tags given at registration.
     pub tags: Vec<String>,
+    /// Other URLs this schema is known by within its namespace: absolute, without
+    /// fragment, already checked by the caller. Registering binds each one to the
+    /// schema, or fails with [`StoreError::Conflict`] when one names another schema.
+    pub aliases: Vec<String>,
+    /// Every URL the document refers to outside itself, to the digest it resolved to
+    /// at registration. Stored as given.
+    pub references: BTreeMap<String, Digest>,
 }
 
 /// A stored version. `content` is absent in listings.
@@ -48,6 +56,13 @@ pub struct StoredVersion {
     pub dialect: String,
     /// Tags.
     pub tags: Vec<String>,
+    /// The aliases given when this version was registered, as given; empty for
+    /// versions stored before aliases existed. Aliases given by a later identical
+    /// register are bound to the schema but not added here: a version never changes.
+    pub aliases: Vec<String>,
+    /// The reference locks given at registration: each URL the document refers to
+    /// outside itself, to the digest it resolved to. Empty for older versions.
+    pub references: BTreeMap<String, Digest>,
     /// Registration time, milliseconds since the Unix epoch.
     pub created_at_ms: i64,
 }
@@ -149,4 +164,27 @@ impl ChangeEvent {
             created_at_ms,
         })
     }
+}
+
+/// The stored form of reference locks: a JSON object of URL to digest text.
+pub(crate) fn encode_references(references: &BTreeMap<String, Digest>) -> String {
+    let as_text: BTreeMap<&str, String> = references
+        .iter()
+        .map(|(url, digest)| (url.as_str(), digest.to_string()))
+        .collect();
+    // A map of strings to strings always serializes.
+    serde_json::to_string(&as_text).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Reads reference locks back from [`encode_references`]' form.
+pub(crate) fn decode_references(stored: &str) -> Result<BTreeMap<String, Digest>, StoreError> {
+    let corrupt = || StoreError::Internal("stored reference locks do not parse".to_owned());
+    let as_text: BTreeMap<String, String> = serde_json::from_str(stored).map_err(|_| corrupt())?;
+    as_text
+        .into_iter()
+        .map(|(url, digest)| {
+            let digest = Digest::parse(&digest, "reference").map_err(|_| corrupt())?;
+            Ok((url, digest))
+        })
+        .collect()
 }

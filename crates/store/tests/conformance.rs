@@ -6,18 +6,27 @@
 // Test helpers unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used)]
 
+#[path = "conformance/aliases.rs"]
+mod aliases;
+#[path = "conformance/batch.rs"]
+mod batch;
 #[path = "conformance/fixtures.rs"]
 mod fixtures;
 #[path = "support/postgres.rs"]
 mod postgres_support;
+#[path = "conformance/references.rs"]
+mod references;
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use aliases::*;
+use batch::*;
 use fixtures::{drain, events_in, name, new_version, sqlite_store, unique_namespace, version};
 use ovsr_core::{Namespace, SchemaName, VersionSelector, VersionState};
 use ovsr_store::{ChangeKind, PgSchemaStore, SchemaStore, SqliteSchemaStore, StoreError};
+use references::*;
 use tokio::sync::Mutex;
 
 /// Runs each named test body over every backend, as `sqlite::name` and
@@ -60,6 +69,14 @@ conformance! {
     two_consumers_draining_the_outbox_at_once_never_share_or_lose_an_event,
     an_abandoned_claim_is_handed_out_again_after_its_lease,
     oldest_pending_change_age_counts_from_the_oldest_uncompleted_change,
+    aliases_bind_and_resolve_within_their_namespace_only,
+    an_alias_held_by_another_schema_fails_the_register_with_conflict_and_stores_nothing,
+    re_registering_identical_content_with_a_new_alias_binds_it,
+    concurrent_registers_claiming_one_alias_bind_it_to_exactly_one_schema,
+    references_round_trip_exactly,
+    a_batch_stores_all_items_in_order_with_consecutive_versions_and_per_item_results,
+    a_batch_item_with_a_conflicting_alias_fails_alone_while_its_neighbours_commit,
+    a_batch_with_identical_content_twice_returns_the_same_version_for_both,
 }
 
 /// The outbox is shared by every namespace, so tests that drain it take turns; the

@@ -386,5 +386,7 @@ fn new_version(schema: &SchemaName, body: &str) -> NewVersion {
         description: None,
         dialect: "https://json-schema.org/draft/2020-12/schema".to_owned(),
         tags: Vec::new(),
+        aliases: Vec::new(),
+        references: Default::default(),
     }
 }

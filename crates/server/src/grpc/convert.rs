@@ -40,6 +40,12 @@ pub(super) fn version_message(
         size_bytes: version.size_bytes,
         created_at: Some(timestamp(version.created_at_ms)),
         url,
+        aliases: version.aliases,
+        references: version
+            .references
+            .into_iter()
+            .map(|(url, digest)| (url, digest.to_string()))
+            .collect(),
     }
 }
 

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{Content, item_error, page_size, summary_message, target, version_message};
 use crate::error::ApiError;
-use crate::registry::Registry;
+use crate::registry::{Registration, Registry};
 
 /// The most lookups one BatchGetSchemas call may carry.
 const MAX_BATCH_GET: usize = 100;
@@ -55,13 +55,8 @@ impl SchemaService for SchemaApi {
         &self,
         request: Request<pb::RegisterSchemaRequest>,
     ) -> Result<Response<pb::RegisterSchemaResponse>, Status> {
-        let request = request.into_inner();
-        let schema =
-            SchemaName::new(&request.namespace, &request.name, "").map_err(ApiError::from)?;
-        let registered = self
-            .registry
-            .register(schema, &request.content, request.tags)
-            .await?;
+        let registration = registration(request.into_inner())?;
+        let registered = self.registry.register(registration).await?;
         let version = version_message(registered.version, self.registry.urls(), Content::Include);
         Ok(Response::new(pb::RegisterSchemaResponse {
             schema_version: Some(version),
@@ -71,11 +66,49 @@ impl SchemaService for SchemaApi {
 
     async fn batch_register_schemas(
         &self,
-        _request: Request<pb::BatchRegisterSchemasRequest>,
+        request: Request<pb::BatchRegisterSchemasRequest>,
     ) -> Result<Response<pb::BatchRegisterSchemasResponse>, Status> {
-        Err(Status::unimplemented(
-            "batch registration is not available yet; call RegisterSchema per schema",
-        ))
+        use pb::batch_register_schemas_result::Result as Item;
+        let requests = request.into_inner().requests;
+
+        // Items with bad names fail alone, like any other item error.
+        let mut registrations = Vec::with_capacity(requests.len());
+        let mut refused = Vec::new();
+        for (i, item) in requests.into_iter().enumerate() {
+            match registration(item) {
+                Ok(registration) => registrations.push(registration),
+                Err(err) => refused.push((i, err.in_item(&format!("requests[{i}]")))),
+            }
+        }
+        let mut outcomes = self
+            .registry
+            .register_batch(registrations)
+            .await?
+            .into_iter();
+
+        let urls = self.registry.urls();
+        let total = outcomes.len() + refused.len();
+        let mut refused = refused.into_iter().peekable();
+        let mut results = Vec::with_capacity(total);
+        for i in 0..total {
+            let outcome = match refused.next_if(|(at, _)| *at == i) {
+                Some((_, err)) => Err(err),
+                None => outcomes
+                    .next()
+                    .unwrap_or_else(|| Err(ApiError::Internal("batch outcome missing".to_owned()))),
+            };
+            let result = match outcome {
+                Ok(registered) => Item::Registered(pb::RegisterSchemaResponse {
+                    schema_version: Some(version_message(registered.version, urls, Content::Omit)),
+                    created: registered.created,
+                }),
+                Err(err) => Item::Error(item_error(err)),
+            };
+            results.push(pb::BatchRegisterSchemasResult {
+                result: Some(result),
+            });
+        }
+        Ok(Response::new(pb::BatchRegisterSchemasResponse { results }))
     }
 
     async fn get_schema(
@@ -238,6 +271,18 @@ impl SchemaService for SchemaApi {
             "the change feed (WatchSchemas) is not available yet",
         ))
     }
+}
+
+/// Reads a register request into a registration, naming the field at fault.
+fn registration(request: pb::RegisterSchemaRequest) -> Result<Registration, ApiError> {
+    let schema = SchemaName::new(&request.namespace, &request.name, "")?;
+    Ok(Registration {
+        schema,
+        content: request.content,
+        tags: request.tags,
+        aliases: request.aliases,
+        dialect: request.dialect,
+    })
 }
 
 /// Trims the extra item fetched to detect a next page, and returns its token.

@@ -70,10 +70,10 @@ async fn register_accepts_content_exactly_at_the_size_limit() -> anyhow::Result<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_refuses_a_message_over_the_transport_limit_as_resource_exhausted()
 -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
+    let server = TestServer::start_with(|config| config.max_request_bytes = 0).await?;
 
-    // Past the gRPC decoding limit (the schema limit plus 64 KiB), so the transport
-    // refuses the message before the registry sees the content.
+    // Past the gRPC decoding limit (here the schema limit plus 64 KiB), so the
+    // transport refuses the message before the registry sees the content.
     let oversized = schema_of_exact_size(2_000_000);
     let result = server.register("huge", &oversized).await;
 

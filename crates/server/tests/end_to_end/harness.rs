@@ -125,7 +125,7 @@ impl TestServer {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
             content: content.to_owned(),
-            tags: Vec::new(),
+            ..Default::default()
         };
         let response = self.schemas().register_schema(request).await?;
         Ok(response.into_inner())

@@ -6,8 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use ovsr_proto::v1::search_service_client::SearchServiceClient;
 use ovsr_proto::v1::{
-    BatchRegisterSchemasRequest, CheckCompatibilityRequest, ListSchemasRequest, SearchRequest,
-    WatchSchemasRequest,
+    CheckCompatibilityRequest, ListSchemasRequest, SearchRequest, WatchSchemasRequest,
 };
 use reqwest::StatusCode;
 use tonic::{Code, Status};
@@ -21,15 +20,10 @@ use crate::harness::{TestServer, expect_status};
 async fn unavailable_unary_rpcs_answer_unimplemented_with_a_message() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let mut search = SearchServiceClient::new(server.channel.clone());
-    let mut schemas = server.schemas();
     let mut validation = server.validation();
 
     let results = [
         search.search(SearchRequest::default()).await.map(drop),
-        schemas
-            .batch_register_schemas(BatchRegisterSchemasRequest::default())
-            .await
-            .map(drop),
         validation
             .check_compatibility(CheckCompatibilityRequest::default())
             .await

@@ -56,6 +56,7 @@ impl Failure {
             }
             Self::Store(
                 StoreError::NotFound(reason)
+                | StoreError::Conflict(reason)
                 | StoreError::Unavailable(reason)
                 | StoreError::Internal(reason),
             ) => reason,

@@ -5,7 +5,7 @@ use ovsr_core::{Digest, Namespace, SchemaName, Version, VersionSelector};
 
 use super::failure::Failure;
 use super::pool::CachedClient;
-use super::rows::{SqlArg, read_summary, read_version, version_columns};
+use super::rows::{SqlArg, column, parse_name, read_summary, read_version, version_columns};
 use crate::{SchemaSummary, StoreError, StoredVersion};
 
 const GET_LATEST: &str = concat!(
@@ -58,6 +58,8 @@ const LIST_VERSIONS: &str = concat!(
     " FROM schema_versions v WHERE v.namespace = $1 AND v.name = $2 AND v.version > $3 \
      AND ($4 OR v.state <> 'deleted') ORDER BY v.version LIMIT $5"
 );
+
+const RESOLVE_ALIAS: &str = "SELECT name FROM schema_aliases WHERE namespace = $1 AND alias = $2";
 
 const SCHEMA_EXISTS: &str = "SELECT 1 FROM schemas WHERE namespace = $1 AND name = $2";
 
@@ -159,4 +161,20 @@ pub(super) async fn list_versions(
         .map(|row| read_version(row, false))
         .collect::<Result<_, _>>()?;
     Ok(versions)
+}
+
+/// The schema an alias names within a namespace.
+pub(super) async fn resolve_alias(
+    conn: &mut CachedClient,
+    namespace: &Namespace,
+    alias: &str,
+) -> Result<Option<SchemaName>, Failure> {
+    let ns = namespace.as_str();
+    let statement = conn.prepare_cached(RESOLVE_ALIAS).await?;
+    let row = conn.client().query_opt(&statement, &[&ns, &alias]).await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let name: String = column(&row, 0)?;
+    Ok(Some(parse_name(ns, &name)?))
 }

@@ -9,6 +9,7 @@ use ovsr_core::{Digest, SchemaName, Version, VersionState};
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
 
+use crate::types::decode_references;
 use crate::{ChangeEvent, SchemaSummary, StoreError, StoredVersion};
 
 /// The version columns every query selects, in the order [`read_version`] reads them.
@@ -16,7 +17,8 @@ use crate::{ChangeEvent, SchemaSummary, StoreError, StoredVersion};
 macro_rules! version_columns {
     () => {
         "v.namespace, v.name, v.version, v.digest, v.state, octet_length(v.content), \
-         v.title, v.description, v.dialect, v.tags, v.created_at_ms"
+         v.title, v.description, v.dialect, v.tags, v.created_at_ms, v.aliases, \
+         v.reference_locks::text"
     };
 }
 pub(super) use version_columns;
@@ -30,7 +32,7 @@ macro_rules! now_ms {
 }
 pub(super) use now_ms;
 
-const VERSION_COLUMN_COUNT: usize = 11;
+const VERSION_COLUMN_COUNT: usize = 13;
 
 /// Reads [`version_columns!`] from the start of a row, and content when `with_content`.
 pub(super) fn read_version(row: &Row, with_content: bool) -> Result<StoredVersion, StoreError> {
@@ -78,6 +80,7 @@ fn read_version_at(row: &Row, at: usize, with_content: bool) -> Result<StoredVer
     let digest: String = column(row, at + 3)?;
     let state: String = column(row, at + 4)?;
     let size_bytes: i32 = column(row, at + 5)?;
+    let references: String = column(row, at + 12)?;
     let content: Option<String> = if with_content {
         Some(column(row, at + VERSION_COLUMN_COUNT)?)
     } else {
@@ -98,6 +101,8 @@ fn read_version_at(row: &Row, at: usize, with_content: bool) -> Result<StoredVer
         dialect: column(row, at + 8)?,
         tags: column(row, at + 9)?,
         created_at_ms: column(row, at + 10)?,
+        aliases: column(row, at + 11)?,
+        references: decode_references(&references)?,
     })
 }
 
@@ -107,7 +112,7 @@ pub(super) fn column<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> Result<T
         .map_err(|err| StoreError::Internal(format!("reading column {index}: {err}")))
 }
 
-fn parse_name(namespace: &str, name: &str) -> Result<SchemaName, StoreError> {
+pub(super) fn parse_name(namespace: &str, name: &str) -> Result<SchemaName, StoreError> {
     SchemaName::new(namespace, name, "stored")
         .map_err(|err| StoreError::Internal(format!("stored name does not parse: {err}")))
 }

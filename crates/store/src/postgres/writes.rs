@@ -1,56 +1,19 @@
-//! Writes: each one transaction on the primary that records its change in the outbox.
+//! Deprecating and deleting: each one transaction on the primary that records its
+//! change in the outbox. Registering is in `register`.
 //!
 //! Every transaction first locks the schema's row, so writes to one schema queue behind
 //! each other in one order (no deadlocks between them) and version numbers are
 //! allocated by bumping that row: per schema, gap-free, with no global counter.
 
-use std::sync::Arc;
-
-use ovsr_core::{SchemaName, Version, VersionState};
+use ovsr_core::{SchemaName, Version};
 use tokio_postgres::Transaction;
 
 use super::failure::Failure;
 use super::pool::{PgPool, StatementCache};
-use super::rows::{SqlArg, column, now_ms, read_version, version_columns};
-use crate::{NewVersion, Registered, StoreError, StoredVersion};
+use super::rows::{column, now_ms, read_version, version_columns};
+use crate::{StoreError, StoredVersion};
 
 const LOCK_SCHEMA: &str = "SELECT 1 FROM schemas WHERE namespace = $1 AND name = $2 FOR UPDATE";
-
-const CREATE_SCHEMA: &str = concat!(
-    "INSERT INTO schemas (namespace, name, max_version, latest_version, created_at_ms, \
-     updated_at_ms) VALUES ($1, $2, 0, 0, ",
-    now_ms!(),
-    ", ",
-    now_ms!(),
-    ") ON CONFLICT (namespace, name) DO NOTHING"
-);
-
-const FIND_LIVE_DIGEST: &str = concat!(
-    "SELECT ",
-    version_columns!(),
-    ", v.content FROM schema_versions v \
-     WHERE v.namespace = $1 AND v.name = $2 AND v.digest = $3 AND v.state <> 'deleted' \
-     ORDER BY v.version LIMIT 1"
-);
-
-// Allocates the next number, stores the version and records the change in one statement.
-const INSERT_VERSION: &str = concat!(
-    "WITH allocated AS ( \
-       UPDATE schemas SET max_version = max_version + 1, latest_version = max_version + 1, \
-         updated_at_ms = ",
-    now_ms!(),
-    " WHERE namespace = $1 AND name = $2 RETURNING max_version, updated_at_ms), \
-     stored AS ( \
-       INSERT INTO schema_versions (namespace, name, version, digest, state, content, title, \
-         description, dialect, tags, created_at_ms) \
-       SELECT $1, $2, max_version, $3::text, 'active', $4::text, $5::text, $6::text, \
-         $7::text, $8::text[], updated_at_ms \
-       FROM allocated RETURNING version, created_at_ms), \
-     logged AS ( \
-       INSERT INTO outbox (namespace, name, version, kind, created_at_ms) \
-       SELECT $1, $2, version, 'registered', created_at_ms FROM stored) \
-     SELECT version, created_at_ms FROM stored"
-);
 
 const DEPRECATE: &str = concat!(
     "WITH changed AS ( \
@@ -98,65 +61,6 @@ const RESET_LATEST: &str = concat!(
        WHERE namespace = $1 AND name = $2 AND state <> 'deleted'), 0) \
      WHERE namespace = $1 AND name = $2"
 );
-
-/// Stores a new version, or returns the live one holding the same content.
-pub(super) async fn register(primary: &PgPool, new: &NewVersion) -> Result<Registered, Failure> {
-    let mut conn = primary.get().await?;
-    let (client, statements) = conn.split();
-    let tx = client.transaction().await?;
-    let (ns, name) = (new.schema.namespace().as_str(), new.schema.name());
-    let digest = new.digest.to_string();
-
-    if !lock_schema(&tx, statements, ns, name).await? {
-        let create = statements.prepare_cached(&tx, CREATE_SCHEMA).await?;
-        tx.execute(&create, &[&ns, &name]).await?;
-        lock_schema(&tx, statements, ns, name).await?;
-    }
-
-    // Under the lock this statement sees every committed version of the schema.
-    let find = statements.prepare_cached(&tx, FIND_LIVE_DIGEST).await?;
-    if let Some(row) = tx.query_opt(&find, &[&ns, &name, &digest]).await? {
-        let version = read_version(&row, true)?;
-        tx.commit().await?;
-        return Ok(Registered {
-            version,
-            created: false,
-        });
-    }
-
-    let insert = statements.prepare_cached(&tx, INSERT_VERSION).await?;
-    let args: [SqlArg<'_>; 8] = [
-        &ns,
-        &name,
-        &digest,
-        &new.content,
-        &new.title,
-        &new.description,
-        &new.dialect,
-        &new.tags,
-    ];
-    let row = tx.query_one(&insert, &args).await?;
-    tx.commit().await?;
-
-    let number: i64 = column(&row, 0)?;
-    let created_at_ms: i64 = column(&row, 1)?;
-    Ok(Registered {
-        version: StoredVersion {
-            schema: new.schema.clone(),
-            version: version_from_row(number)?,
-            digest: new.digest,
-            state: VersionState::Active,
-            content: Some(Arc::from(new.content.as_str())),
-            size_bytes: new.content.len() as u64,
-            title: new.title.clone(),
-            description: new.description.clone(),
-            dialect: new.dialect.clone(),
-            tags: new.tags.clone(),
-            created_at_ms,
-        },
-        created: true,
-    })
-}
 
 /// Marks a live version deprecated and returns it.
 pub(super) async fn deprecate(
@@ -227,7 +131,7 @@ pub(super) async fn delete(
 }
 
 /// Locks the schema's row for the rest of the transaction; false when it does not exist.
-async fn lock_schema(
+pub(super) async fn lock_schema(
     tx: &Transaction<'_>,
     statements: &mut StatementCache,
     ns: &str,
@@ -237,7 +141,8 @@ async fn lock_schema(
     Ok(tx.query_opt(&lock, &[&ns, &name]).await?.is_some())
 }
 
-fn version_from_row(number: i64) -> Result<Version, StoreError> {
+/// A stored version number, checked.
+pub(super) fn version_from_row(number: i64) -> Result<Version, StoreError> {
     u32::try_from(number)
         .ok()
         .and_then(|n| Version::new(n, "version").ok())

@@ -9,21 +9,22 @@ use std::sync::Arc;
 use ovsr_core::{Digest, SchemaName, Version, VersionState};
 use rusqlite::Row;
 
+use crate::types::decode_references;
 use crate::{SchemaSummary, StoreError, StoredVersion};
 
 /// The version columns every query selects, in the order [`read_version`] reads them.
 /// Content, when wanted, follows as one more column.
 pub(super) const VERSION_COLUMNS: &str = "v.namespace, v.name, v.version, v.digest, v.state, \
      length(CAST(v.content AS BLOB)), v.title, v.description, v.dialect, v.tags, \
-     v.created_at_ms";
+     v.created_at_ms, v.aliases, v.reference_locks";
 
 /// The schema columns, then the latest version's columns (null when none is live).
 pub(super) const SUMMARY_COLUMNS: &str = "s.namespace, s.name, s.updated_at_ms, \
      v.namespace, v.name, v.version, v.digest, v.state, \
      length(CAST(v.content AS BLOB)), v.title, v.description, v.dialect, v.tags, \
-     v.created_at_ms";
+     v.created_at_ms, v.aliases, v.reference_locks";
 
-const VERSION_COLUMN_COUNT: usize = 11;
+const VERSION_COLUMN_COUNT: usize = 13;
 
 /// Reads [`VERSION_COLUMNS`] (and content when `with_content`). The outer result is
 /// SQLite's, the inner one says whether the row made sense.
@@ -70,6 +71,8 @@ fn read_version_at(
     let dialect: String = row.get(at + 8)?;
     let tags: String = row.get(at + 9)?;
     let created_at_ms: i64 = row.get(at + 10)?;
+    let aliases: String = row.get(at + 11)?;
+    let references: String = row.get(at + 12)?;
     let content: Option<String> = if with_content {
         Some(row.get(at + VERSION_COLUMN_COUNT)?)
     } else {
@@ -89,6 +92,8 @@ fn read_version_at(
             description,
             dialect,
             tags: serde_json::from_str(&tags).map_err(|_| corrupt("tags"))?,
+            aliases: serde_json::from_str(&aliases).map_err(|_| corrupt("aliases"))?,
+            references: decode_references(&references)?,
             created_at_ms,
         })
     })())

@@ -1,96 +1,12 @@
-//! Writes: each one immediate transaction on the writer connection that records its
-//! change in the outbox.
+//! Deprecating and deleting: each one immediate transaction on the writer connection
+//! that records its change in the outbox. Registering is in `register`.
 
-use std::sync::Arc;
-
-use ovsr_core::{SchemaName, Version, VersionState};
+use ovsr_core::{SchemaName, Version};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::now_ms;
 use super::rows::{VERSION_COLUMNS, read_version};
-use crate::{NewVersion, Registered, StoreError, StoredVersion};
-
-pub(super) fn register_in_transaction(
-    conn: &mut Connection,
-    new: NewVersion,
-) -> Result<Registered, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (ns, name) = (new.schema.namespace().as_str(), new.schema.name());
-    let digest = new.digest.to_string();
-
-    let sql = format!(
-        "SELECT {VERSION_COLUMNS}, v.content FROM schema_versions v \
-         WHERE v.namespace = ?1 AND v.name = ?2 AND v.digest = ?3 \
-         AND v.state <> 'deleted' ORDER BY v.version LIMIT 1"
-    );
-    let existing = tx
-        .prepare_cached(&sql)?
-        .query_row(params![ns, name, digest], |row| read_version(row, true))
-        .optional()?;
-    if let Some(version) = existing {
-        return Ok(Registered {
-            version: version?,
-            created: false,
-        });
-    }
-
-    let now = now_ms();
-    let max_version: Option<u32> = tx
-        .prepare_cached("SELECT max_version FROM schemas WHERE namespace = ?1 AND name = ?2")?
-        .query_row(params![ns, name], |row| row.get(0))
-        .optional()?;
-    let number = max_version.unwrap_or(0).checked_add(1).ok_or_else(|| {
-        StoreError::Internal(format!("{} has run out of version numbers", new.schema))
-    })?;
-    tx.prepare_cached(
-        "INSERT INTO schemas (namespace, name, max_version, latest_version, \
-         created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?3, ?4, ?4) \
-         ON CONFLICT (namespace, name) DO UPDATE SET max_version = ?3, \
-         latest_version = ?3, updated_at_ms = ?4",
-    )?
-    .execute(params![ns, name, number, now])?;
-
-    let tags = serde_json::to_string(&new.tags).unwrap_or_else(|_| "[]".to_owned());
-    tx.prepare_cached(
-        "INSERT INTO schema_versions (namespace, name, version, digest, state, content, \
-         title, description, dialect, tags, created_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        ns,
-        name,
-        number,
-        digest,
-        new.content,
-        new.title,
-        new.description,
-        new.dialect,
-        tags,
-        now
-    ])?;
-    record_change(&tx, &new.schema, number, "registered", now)?;
-    tx.commit()?;
-
-    let version =
-        Version::new(number, "version").map_err(|e| StoreError::Internal(e.to_string()))?;
-    let size_bytes = new.content.len() as u64;
-    Ok(Registered {
-        version: StoredVersion {
-            schema: new.schema,
-            version,
-            digest: new.digest,
-            state: VersionState::Active,
-            content: Some(Arc::from(new.content)),
-            size_bytes,
-            title: new.title,
-            description: new.description,
-            dialect: new.dialect,
-            tags: new.tags,
-            created_at_ms: now,
-        },
-        created: true,
-    })
-}
+use crate::{StoreError, StoredVersion};
 
 pub(super) fn deprecate_in_transaction(
     conn: &mut Connection,
@@ -208,7 +124,8 @@ fn touch_schema(conn: &Connection, schema: &SchemaName, now: i64) -> Result<(), 
     Ok(())
 }
 
-fn record_change(
+/// Records a change in the outbox, in the caller's transaction.
+pub(super) fn record_change(
     conn: &Connection,
     schema: &SchemaName,
     version: u32,

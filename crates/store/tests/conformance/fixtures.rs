@@ -1,10 +1,11 @@
 //! What the conformance tests build on: stores, names, documents, outbox draining.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use ovsr_core::{CanonicalDocument, SchemaName, Version};
+use ovsr_core::{CanonicalDocument, Digest, SchemaName, Version};
 use ovsr_store::{ChangeEvent, NewVersion, SchemaStore, SqliteSchemaStore};
 
 pub async fn sqlite_store() -> (tempfile::TempDir, Arc<dyn SchemaStore>) {
@@ -44,7 +45,23 @@ pub fn new_version(schema: &SchemaName, body: &str) -> NewVersion {
         description: None,
         dialect: "https://json-schema.org/draft/2020-12/schema".to_owned(),
         tags: vec!["t1".to_owned()],
+        aliases: Vec::new(),
+        references: BTreeMap::new(),
     }
+}
+
+/// [`new_version`] with aliases.
+pub fn aliased(schema: &SchemaName, body: &str, aliases: &[&str]) -> NewVersion {
+    NewVersion {
+        aliases: aliases.iter().map(|alias| (*alias).to_owned()).collect(),
+        ..new_version(schema, body)
+    }
+}
+
+/// The digest of a document, as a reference lock would hold it.
+pub fn digest_of(body: &str) -> Digest {
+    let doc = CanonicalDocument::from_slice(body.as_bytes(), 1 << 20).unwrap();
+    doc.digest()
 }
 
 /// Claims and completes until nothing is due, as one consumer would.
