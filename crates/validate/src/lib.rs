@@ -9,9 +9,11 @@
 mod cache;
 mod compile;
 mod dialect;
+mod engine;
 mod output;
 
 pub use cache::{ValidatorCache, ValidatorKey};
 pub use compile::{CompileOptions, CompiledSchema, RegistryResolver, Resolution, SchemaError};
 pub use dialect::Dialect;
+pub use engine::{Engine, UnknownEngine};
 pub use output::{Outcome, OutputFormat, ValidationFailure};

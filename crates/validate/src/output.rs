@@ -1,7 +1,5 @@
 //! Results in JSON Schema's standard output formats ("flag" and "basic").
 
-use boon::{ErrorKind, OutputError, ValidationError};
-
 /// How much a result says about an invalid document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum OutputFormat {
@@ -43,34 +41,8 @@ impl Outcome {
         }
     }
 
-    pub(crate) fn from_error(error: &ValidationError<'_, '_>, root_url: &str) -> Self {
-        let basic = error.basic_output();
-        let units = match basic.error {
-            OutputError::Branch(units) => units,
-            OutputError::Leaf(_) => vec![basic],
-        };
-        let errors = units
-            .into_iter()
-            .filter_map(|unit| {
-                let OutputError::Leaf(kind) = unit.error else {
-                    return None;
-                };
-                // Groups only say "validation failed"; their members say why.
-                if matches!(kind, ErrorKind::Group) {
-                    return None;
-                }
-                let absolute = match &unit.absolute_keyword_location {
-                    Some(location) => location.to_string(),
-                    None => format!("{root_url}#{}", unit.keyword_location),
-                };
-                Some(ValidationFailure {
-                    instance_location: unit.instance_location.to_string(),
-                    keyword_location: unit.keyword_location,
-                    absolute_keyword_location: absolute,
-                    message: kind.to_string(),
-                })
-            })
-            .collect();
+    /// The outcome of an invalid document with these failures.
+    pub(crate) fn invalid(errors: Vec<ValidationFailure>) -> Self {
         Self {
             valid: false,
             errors,

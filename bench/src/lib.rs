@@ -1,0 +1,78 @@
+//! Benchmarks for OVSR. The `engines` binary compares the validation engines with each
+//! other and with ajv; this library holds its parts.
+
+pub mod ajv;
+pub mod check;
+pub mod corpus;
+pub mod generated;
+pub mod measure;
+pub mod report;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::{Case, Document};
+
+/// Schemas at most this large count as small.
+const SMALL_SCHEMA_BYTES: usize = 32 * 1024;
+/// Documents at most this large count as small.
+const SMALL_DOCUMENT_BYTES: usize = 4 * 1024;
+/// Documents at least this large count as large.
+const LARGE_DOCUMENT_BYTES: usize = 16 * 1024;
+/// Schemas at least this large count as large.
+const LARGE_SCHEMA_BYTES: usize = 128 * 1024;
+
+/// What a group of (schema, document) pairs stresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    /// Small documents against small schemas: the per-call overhead.
+    Small,
+    /// Large documents: the walk itself.
+    LargeDocuments,
+    /// Large or recursive schemas: compile time, and validation through many keywords
+    /// and references.
+    LargeSchemas,
+}
+
+impl Workload {
+    /// Every workload, in report order.
+    pub const ALL: [Workload; 3] = [
+        Workload::Small,
+        Workload::LargeDocuments,
+        Workload::LargeSchemas,
+    ];
+
+    /// Its name in reports and in ajv's output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Small => "small",
+            Self::LargeDocuments => "large-documents",
+            Self::LargeSchemas => "large-schemas",
+        }
+    }
+
+    /// The workload a document of `case` belongs to, if any.
+    pub fn of(case: &Case, document: &Document) -> Option<Workload> {
+        if let Some(workload) = case.workload {
+            return Some(workload);
+        }
+        if document.bytes >= LARGE_DOCUMENT_BYTES {
+            Some(Self::LargeDocuments)
+        } else if case.schema_bytes >= LARGE_SCHEMA_BYTES {
+            Some(Self::LargeSchemas)
+        } else if case.schema_bytes <= SMALL_SCHEMA_BYTES && document.bytes <= SMALL_DOCUMENT_BYTES
+        {
+            Some(Self::Small)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
