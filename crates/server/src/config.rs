@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ovsr_validate::Engine;
+
 /// Default largest schema document, in bytes.
 pub const DEFAULT_MAX_SCHEMA_BYTES: usize = 1 << 20;
 /// Default largest document to validate, in bytes.
@@ -55,6 +57,11 @@ pub struct ServeConfig {
     )]
     pub validator_cache_bytes: u64,
 
+    /// The implementation that compiles schemas and validates documents: `jsonschema`
+    /// (the fastest measured) or `boon`.
+    #[arg(long, env = "OVSR_VALIDATION_ENGINE", default_value_t = Engine::default())]
+    pub validation_engine: Engine,
+
     /// How long shutdown waits for in-flight requests before closing connections.
     #[arg(
         long,
@@ -77,6 +84,7 @@ impl ServeConfig {
             max_batch_documents: DEFAULT_MAX_BATCH_DOCUMENTS,
             validation_rate_per_caller: 0,
             validator_cache_bytes: DEFAULT_VALIDATOR_CACHE_BYTES,
+            validation_engine: Engine::default(),
             shutdown_grace: Duration::from_secs(10),
         }
     }

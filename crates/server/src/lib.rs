@@ -71,6 +71,7 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
         max_schema_bytes = config.max_schema_bytes,
         max_document_bytes = config.max_document_bytes,
         validator_cache_bytes = config.validator_cache_bytes,
+        validation_engine = config.validation_engine.as_str(),
         shutdown_grace = ?config.shutdown_grace,
         "configuration"
     );
@@ -87,6 +88,7 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
         ValidatorCache::new(config.validator_cache_bytes),
         RegistryUrls::new(&public_url),
         limits,
+        config.validation_engine,
     );
 
     let (health, health_service) = tonic_health::server::health_reporter();

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use ovsr_core::{Digest, DocumentError, RegistryUrls, SchemaName, Version, VersionSelector};
 use ovsr_store::{SchemaStore, StoredVersion};
-use ovsr_validate::{CompileOptions, CompiledSchema, Dialect, ValidatorCache, ValidatorKey};
+use ovsr_validate::{
+    CompileOptions, CompiledSchema, Dialect, Engine, ValidatorCache, ValidatorKey,
+};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -44,6 +46,7 @@ pub struct Registry {
     validators: ValidatorCache,
     urls: RegistryUrls,
     limits: Limits,
+    engine: Engine,
 }
 
 impl Registry {
@@ -53,12 +56,22 @@ impl Registry {
         validators: ValidatorCache,
         urls: RegistryUrls,
         limits: Limits,
+        engine: Engine,
     ) -> Self {
         Self {
             store,
             validators,
             urls,
             limits,
+            engine,
+        }
+    }
+
+    /// Compile options with this registry's engine and everything else default.
+    fn compile_options(&self) -> CompileOptions {
+        CompileOptions {
+            engine: self.engine,
+            ..CompileOptions::default()
         }
     }
 
@@ -119,9 +132,11 @@ impl Registry {
         options: CompileOptions,
     ) -> Result<(Arc<CompiledSchema>, Digest), ApiError> {
         let version = self.get(target, false).await?;
-        // The dialect was settled at registration; a request cannot change it.
+        // The dialect was settled at registration and the engine is the server's;
+        // a request chooses neither.
         let options = CompileOptions {
             default_dialect: Dialect::from_uri(&version.dialect).unwrap_or_default(),
+            engine: self.engine,
             ..options
         };
         let root_url = self.root_url(&version);

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::engine::{EngineValidator, PassError, estimate_size};
+use crate::references::{escape_references, escape_references_owned};
 use crate::{Dialect, Engine, Outcome, OutputFormat};
 
 /// The most documents one schema may pull in through references.
@@ -101,6 +102,8 @@ impl CompiledSchema {
         resolver: &dyn RegistryResolver,
         options: CompileOptions,
     ) -> Result<Self, SchemaError> {
+        let document = escape_references(document);
+        let document = document.as_ref();
         let mut referenced: HashMap<String, Value> = HashMap::new();
         loop {
             let pass = EngineValidator::compile_pass(root_url, document, &referenced, options);
@@ -123,6 +126,7 @@ impl CompiledSchema {
             }
             for url in missing {
                 let value = resolve_within_registry(&url, resolver).await?;
+                let value = escape_references_owned(value);
                 referenced.insert(url, value);
             }
         }

@@ -11,6 +11,7 @@ mod compile;
 mod dialect;
 mod engine;
 mod output;
+mod references;
 
 pub use cache::{ValidatorCache, ValidatorKey};
 pub use compile::{CompileOptions, CompiledSchema, RegistryResolver, Resolution, SchemaError};

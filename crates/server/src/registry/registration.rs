@@ -119,7 +119,7 @@ impl Registry {
         let base = self.base_uri(schema, &[]);
         let namespace = schema.map(SchemaName::namespace);
         let resolver = StoreResolver::for_registration(self, namespace, &[]);
-        let options = CompileOptions::default();
+        let options = self.compile_options();
         CompiledSchema::compile(&base, document.value(), &resolver, options)
             .await
             .map_err(|err| ApiError::from_schema_error("content", err))?;
@@ -141,7 +141,7 @@ impl Registry {
         let dialect = Dialect::of_document(document.value(), fallback);
         let options = CompileOptions {
             default_dialect: fallback,
-            ..CompileOptions::default()
+            ..self.compile_options()
         };
         let resolver = StoreResolver::for_registration(self, Some(schema.namespace()), pending);
         CompiledSchema::compile(&base, document.value(), &resolver, options)

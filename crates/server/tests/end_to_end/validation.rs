@@ -3,6 +3,7 @@
 use anyhow::Context as _;
 use ovsr_proto::v1::OutputFormat;
 use ovsr_server::ServeConfig;
+use ovsr_validate::Engine;
 use serde_json::json;
 use tonic::Code;
 
@@ -120,5 +121,37 @@ async fn validate_refuses_a_document_over_the_configured_limit() -> anyhow::Resu
     let codes = [Code::InvalidArgument, Code::ResourceExhausted];
     let status = expect_status(result, &codes);
     assert_names_field(&status, "document");
+    Ok(())
+}
+
+/// Look-around is beyond boon's regex engine and within jsonschema's, so where such a
+/// pattern is accepted shows which engine the server runs.
+const LOOKAHEAD: &str = r#"{"type": "string", "pattern": "^(?!draft-)"}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_engine_accepts_look_around_patterns() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    server.publish("slug", LOOKAHEAD).await?;
+
+    let selector = server.selector("slug", 1);
+    let format = OutputFormat::Flag;
+    let kept = server
+        .validate(selector.clone(), r#""release-1""#, format)
+        .await?;
+    let refused = server.validate(selector, r#""draft-1""#, format).await?;
+
+    assert!(kept.valid);
+    assert!(!refused.valid);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_engine_compiles_schemas() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|config| config.validation_engine = Engine::Boon).await?;
+
+    let status = server.register("slug", LOOKAHEAD).await.unwrap_err();
+
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("pattern"), "{status:?}");
     Ok(())
 }
