@@ -23,6 +23,53 @@ pub struct ServeConfig {
     #[arg(long, env = "OVSR_DATA_DIR", default_value = "ovsr-data")]
     pub data_dir: PathBuf,
 
+    /// PostgreSQL to store schemas in, as a `postgres://` URL or `key=value` string;
+    /// without it the embedded SQLite store in the data directory is used.
+    #[arg(long, env = "OVSR_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// A streaming replica that serves reads; repeat the flag (or separate URLs with
+    /// commas in the variable) for several.
+    #[arg(
+        long = "database-replica-url",
+        env = "OVSR_DATABASE_REPLICA_URLS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub database_replica_urls: Vec<String>,
+
+    /// Connections in each PostgreSQL pool (the primary's, and each replica's).
+    #[arg(long, env = "OVSR_DATABASE_POOL_SIZE", default_value_t = 16)]
+    pub database_pool_size: u32,
+
+    /// The longest a request waits for a PostgreSQL connection before answering
+    /// UNAVAILABLE.
+    #[arg(
+        long,
+        env = "OVSR_DATABASE_ACQUIRE_TIMEOUT",
+        default_value = "5s",
+        value_parser = humantime::parse_duration
+    )]
+    pub database_acquire_timeout: Duration,
+
+    /// The longest one SQL statement may run.
+    #[arg(
+        long,
+        env = "OVSR_DATABASE_STATEMENT_TIMEOUT",
+        default_value = "30s",
+        value_parser = humantime::parse_duration
+    )]
+    pub database_statement_timeout: Duration,
+
+    /// How long start-up keeps retrying a PostgreSQL that does not answer yet.
+    #[arg(
+        long,
+        env = "OVSR_DATABASE_STARTUP_TIMEOUT",
+        default_value = "60s",
+        value_parser = humantime::parse_duration
+    )]
+    pub database_startup_timeout: Duration,
+
     /// The URL clients reach this registry at; schema URLs and `$ref` resolution
     /// use it. Defaults to http://<listen address>.
     #[arg(long, env = "OVSR_PUBLIC_URL")]
@@ -78,6 +125,12 @@ impl ServeConfig {
         Self {
             data_dir: data_dir.into(),
             public_url: None,
+            database_url: None,
+            database_replica_urls: Vec::new(),
+            database_pool_size: 16,
+            database_acquire_timeout: Duration::from_secs(5),
+            database_statement_timeout: Duration::from_secs(30),
+            database_startup_timeout: Duration::from_secs(60),
             max_schema_bytes: DEFAULT_MAX_SCHEMA_BYTES,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,

@@ -8,9 +8,9 @@ mod error;
 mod grpc;
 mod http;
 mod registry;
+mod storage;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -19,7 +19,6 @@ use ovsr_proto::v1::auth_service_server::AuthServiceServer;
 use ovsr_proto::v1::schema_service_server::SchemaServiceServer;
 use ovsr_proto::v1::search_service_server::SearchServiceServer;
 use ovsr_proto::v1::validation_service_server::ValidationServiceServer;
-use ovsr_store::SqliteSchemaStore;
 use ovsr_validate::ValidatorCache;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -42,9 +41,6 @@ use registry::{Limits, Registry};
 /// Room for a message's other fields beside its largest item.
 const MESSAGE_OVERHEAD_BYTES: usize = 64 << 10;
 
-/// The name of the store file inside the data directory.
-const SQLITE_FILE: &str = "ovsr.db";
-
 /// A server accepting requests until [`RunningServer::shutdown`].
 #[derive(Debug)]
 pub struct RunningServer {
@@ -56,7 +52,7 @@ pub struct RunningServer {
     grace: Duration,
 }
 
-/// Opens the store in `config.data_dir` and serves on `listener` until shut down.
+/// Opens the configured store and serves on `listener` until shut down.
 pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result<RunningServer> {
     let local_addr = listener
         .local_addr()
@@ -76,15 +72,13 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
         "configuration"
     );
 
-    let store = SqliteSchemaStore::open(config.data_dir.join(SQLITE_FILE))
-        .await
-        .context("opening the embedded store")?;
+    let store = storage::open(&config).await?;
     let limits = Limits {
         max_schema_bytes: config.max_schema_bytes,
         max_document_bytes: config.max_document_bytes,
     };
     let registry = Registry::new(
-        Arc::new(store),
+        store,
         ValidatorCache::new(config.validator_cache_bytes),
         RegistryUrls::new(&public_url),
         limits,

@@ -7,13 +7,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/cluster.rs"]
+mod cluster;
 #[path = "support/postgres.rs"]
 mod postgres_support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use cluster::{PrivateCluster, as_postgres, assert_ran, bin_dir, path_str, words};
 use ovsr_core::{CanonicalDocument, SchemaName, Version, VersionSelector, VersionState};
 use ovsr_store::{NewVersion, PgSchemaStore, PgStoreConfig, SchemaStore};
 use postgres_support::{connect_raw, ensure_test_database, parse, test_config};
@@ -29,9 +31,9 @@ async fn reads_use_the_replica_fall_back_to_the_primary_and_survive_its_loss() {
     let primary = connect_raw(&primary_config).await;
     assert_replication_allowed(&primary).await;
 
-    let replica = StreamingReplica::start(&primary, &primary_config).await;
+    let replica = start_replica(&primary, &primary_config).await;
     let dbname = primary_config.get_dbname().unwrap();
-    let replica_url = format!("postgres://postgres@127.0.0.1:{}/{dbname}", replica.port);
+    let replica_url = format!("postgres://postgres@127.0.0.1:{}/{dbname}", replica.port());
     let replica_sql = connect_raw(&parse(&replica_url)).await;
     let store = PgSchemaStore::open(PgStoreConfig {
         replica_urls: vec![replica_url.clone()],
@@ -91,7 +93,7 @@ async fn reads_use_the_replica_fall_back_to_the_primary_and_survive_its_loss() {
 
     // Once back, and after the back-off, the replica serves reads again: a stale
     // answer can only come from it.
-    replica.start_server();
+    replica.start();
     let replica_sql = connect_raw(&parse(&replica_url)).await;
     wait_for_replay(&primary, &replica_sql).await;
     set_replay(&replica_sql, Replay::Paused).await;
@@ -102,101 +104,40 @@ async fn reads_use_the_replica_fall_back_to_the_primary_and_survive_its_loss() {
     set_replay(&replica_sql, Replay::Running).await;
 }
 
-/// A hot standby in a temporary directory, stopped and removed when dropped.
-struct StreamingReplica {
-    bin: PathBuf,
-    data: PathBuf,
-    port: u16,
-    /// `postgres` options for `pg_ctl -o`: port, socket directory, settings.
-    options: String,
-    // Removed after the server stops: fields drop after `Drop::drop` runs.
-    dir: tempfile::TempDir,
-}
+/// Clones the primary with `pg_basebackup -R` and starts the clone as a hot standby.
+async fn start_replica(
+    primary: &Client,
+    primary_config: &tokio_postgres::Config,
+) -> PrivateCluster {
+    let bin = postgres_bin_dir(primary).await;
+    let (dir, data) = PrivateCluster::directory("ovsr-replica-");
 
-impl StreamingReplica {
-    async fn start(primary: &Client, primary_config: &tokio_postgres::Config) -> Self {
-        let bin = postgres_bin_dir(primary).await;
-        let dir = tempfile::Builder::new()
-            .prefix("ovsr-replica-")
-            .tempdir()
-            .unwrap();
-        let data = dir.path().join("data");
-        give_to_postgres(dir.path());
+    let host = match primary_config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_owned(),
+    };
+    let port = primary_config.get_ports().first().copied().unwrap_or(5432);
+    let user = primary_config.get_user().unwrap_or("postgres");
+    let backup = format!(
+        "-h {host} -p {port} -U {user} -D {} -R -X stream --checkpoint=fast",
+        path_str(&data)
+    );
+    let backup = as_postgres(&bin.join("pg_basebackup"), &words(&backup));
+    assert_ran("pg_basebackup", &backup);
 
-        let host = match primary_config.get_hosts().first() {
-            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-            _ => "127.0.0.1".to_owned(),
-        };
-        let port = primary_config.get_ports().first().copied().unwrap_or(5432);
-        let user = primary_config.get_user().unwrap_or("postgres");
-        let backup = format!(
-            "-h {host} -p {port} -U {user} -D {} -R -X stream --checkpoint=fast",
-            path_str(&data)
-        );
-        let backup = as_postgres(&bin.join("pg_basebackup"), &words(&backup));
-        assert_ran("pg_basebackup", &backup);
-
-        // Debian keeps postgresql.conf and pg_hba.conf outside the data directory, so
-        // the copy may lack them; the standby needs them to start.
-        for file in ["postgresql.conf", "pg_ident.conf"] {
-            if !data.join(file).exists() {
-                std::fs::write(data.join(file), "").unwrap();
-            }
-        }
-        if !data.join("pg_hba.conf").exists() {
-            let hba = "local all all trust\nhost all all 127.0.0.1/32 trust\n";
-            std::fs::write(data.join("pg_hba.conf"), hba).unwrap();
-        }
-        give_to_postgres(dir.path());
-
-        let port = free_port();
-        let settings = standby_settings(primary).await;
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c hot_standby=on {settings}",
-            path_str(dir.path()),
-        );
-        let replica = Self {
-            bin,
-            data,
-            port,
-            options,
-            dir,
-        };
-        replica.start_server();
-        replica
-    }
-
-    /// Starts the server and waits until it accepts connections.
-    fn start_server(&self) {
-        let log = self.dir.path().join("replica.log");
-        let start = format!("-D {} -l {} -w -t 60", path_str(&self.data), path_str(&log));
-        let mut args = words(&start);
-        args.extend(["-o", &self.options, "start"]);
-        let started = as_postgres(&self.bin.join("pg_ctl"), &args);
-        if !started.status.success() {
-            let log = std::fs::read_to_string(&log).unwrap_or_default();
-            panic!("the replica did not start: {}\n{log}", describe(&started));
+    // Debian keeps postgresql.conf and pg_hba.conf outside the data directory, so
+    // the copy may lack them; the standby needs them to start.
+    for file in ["postgresql.conf", "pg_ident.conf"] {
+        if !data.join(file).exists() {
+            std::fs::write(data.join(file), "").unwrap();
         }
     }
-
-    /// Stops the server; dropping it stopped is harmless.
-    fn stop(&self) {
-        let stop = format!("-D {} -m fast -w stop", path_str(&self.data));
-        let stopped = as_postgres(&self.bin.join("pg_ctl"), &words(&stop));
-        assert_ran("pg_ctl stop", &stopped);
+    if !data.join("pg_hba.conf").exists() {
+        let hba = "local all all trust\nhost all all 127.0.0.1/32 trust\n";
+        std::fs::write(data.join("pg_hba.conf"), hba).unwrap();
     }
-}
-
-impl Drop for StreamingReplica {
-    fn drop(&mut self) {
-        // Immediate: nothing of a throwaway standby is worth a clean shutdown. Fails
-        // harmlessly when it is already stopped.
-        // Never panics: a panic while unwinding would abort the test run.
-        let stop = format!("-D {} -m immediate -w stop", path_str(&self.data));
-        let _ = postgres_command(&self.bin.join("pg_ctl"))
-            .args(words(&stop))
-            .output();
-    }
+    let settings = format!("-c hot_standby=on {}", standby_settings(primary).await);
+    PrivateCluster::with_data(bin, dir, data, &settings)
 }
 
 /// Fails clearly when the primary's pg_hba.conf has no rule for replication
@@ -223,21 +164,14 @@ async fn assert_replication_allowed(primary: &Client) {
     );
 }
 
-/// The bin directory of the primary's major version, under /usr/lib/postgresql.
+/// The bin directory of the primary's major version.
 async fn postgres_bin_dir(primary: &Client) -> PathBuf {
     let version: String = primary
         .query_one("SHOW server_version_num", &[])
         .await
         .unwrap()
         .get(0);
-    let major = version.parse::<u32>().unwrap() / 10_000;
-    let bin = PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"));
-    assert!(
-        bin.join("pg_ctl").exists(),
-        "no PostgreSQL {major} binaries in {}",
-        bin.display()
-    );
-    bin
+    bin_dir(version.parse::<u32>().unwrap() / 10_000)
 }
 
 /// Settings a hot standby must hold at least as high as its primary.
@@ -296,76 +230,6 @@ async fn wait_for_replay(primary: &Client, replica: &Client) {
         assert!(Instant::now() < deadline, "the replica did not reach {lsn}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// Runs a PostgreSQL binary as the `postgres` user, panicking if it cannot start.
-fn as_postgres(program: &Path, args: &[&str]) -> Output {
-    postgres_command(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {}: {err}", program.display()))
-}
-
-/// A command running `program` as the `postgres` user (via runuser when we are root).
-fn postgres_command(program: &Path) -> Command {
-    if running_as_root() {
-        let mut runuser = Command::new("runuser");
-        runuser.args(["-u", "postgres", "--"]).arg(program);
-        runuser
-    } else {
-        Command::new(program)
-    }
-}
-
-fn running_as_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|line| line.starts_with("Uid:"))
-        .and_then(|line| line.split_whitespace().nth(1))
-        == Some("0")
-}
-
-fn give_to_postgres(dir: &Path) {
-    if running_as_root() {
-        let chown = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(dir)
-            .output()
-            .unwrap();
-        assert_ran("chown", &chown);
-    }
-}
-
-fn assert_ran(what: &str, output: &Output) {
-    assert!(
-        output.status.success(),
-        "{what} failed: {}",
-        describe(output)
-    );
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "{}\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// Arguments without spaces in them, written as one line.
-fn words(line: &str) -> Vec<&str> {
-    line.split_whitespace().collect()
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 fn unique_namespace() -> String {

@@ -235,7 +235,7 @@ pub fn canonical(content: &str) -> CanonicalDocument {
     document.expect("test documents are JSON")
 }
 
-fn by_version(namespace: &str, name: &str, version: u32) -> SchemaSelector {
+pub fn by_version(namespace: &str, name: &str, version: u32) -> SchemaSelector {
     let version_ref = VersionRef {
         namespace: namespace.to_owned(),
         name: name.to_owned(),

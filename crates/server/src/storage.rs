@@ -1,0 +1,63 @@
+//! Opening the store the configuration names: PostgreSQL when a database URL is
+//! given, the embedded SQLite file in the data directory otherwise.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use ovsr_store::{PgSchemaStore, PgStoreConfig, SchemaStore, SqliteSchemaStore, StoreError};
+use tracing::{info, warn};
+
+use crate::config::ServeConfig;
+
+/// The name of the store file inside the data directory.
+const SQLITE_FILE: &str = "ovsr.db";
+
+/// Pause between attempts to reach a PostgreSQL that is not up yet.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// Opens (and migrates) the configured store.
+pub async fn open(config: &ServeConfig) -> anyhow::Result<Arc<dyn SchemaStore>> {
+    let Some(url) = &config.database_url else {
+        let path = config.data_dir.join(SQLITE_FILE);
+        info!(path = %path.display(), "store: embedded SQLite");
+        let store = SqliteSchemaStore::open(path)
+            .await
+            .context("opening the embedded store")?;
+        return Ok(Arc::new(store));
+    };
+    let pg = PgStoreConfig {
+        replica_urls: config.database_replica_urls.clone(),
+        pool_size: config.database_pool_size,
+        acquire_timeout: config.database_acquire_timeout,
+        statement_timeout: config.database_statement_timeout,
+        ..PgStoreConfig::new(url.clone())
+    };
+    info!(
+        database = ?pg,
+        acquire_timeout = ?pg.acquire_timeout,
+        statement_timeout = ?pg.statement_timeout,
+        "store: PostgreSQL"
+    );
+    migrate_when_reachable(url, config).await?;
+    let store = PgSchemaStore::connect(pg)
+        .await
+        .context("opening the PostgreSQL store")?;
+    Ok(Arc::new(store))
+}
+
+/// Applies migrations, retrying while PostgreSQL is unreachable (it may be starting
+/// beside us) for up to the start-up timeout. Other failures stop at once.
+async fn migrate_when_reachable(url: &str, config: &ServeConfig) -> anyhow::Result<()> {
+    let deadline = Instant::now() + config.database_startup_timeout;
+    loop {
+        match PgSchemaStore::migrate(url, config.database_acquire_timeout).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Unavailable(reason)) if Instant::now() < deadline => {
+                warn!(%reason, retry_in = ?RETRY_EVERY, "PostgreSQL not reachable yet");
+                tokio::time::sleep(RETRY_EVERY).await;
+            }
+            Err(err) => return Err(err).context("migrating the PostgreSQL store"),
+        }
+    }
+}
