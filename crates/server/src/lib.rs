@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod grpc;
 mod http;
+pub mod import;
 mod registry;
 mod storage;
 

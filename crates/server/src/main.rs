@@ -2,9 +2,10 @@
 
 use std::net::SocketAddr;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use ovsr_server::ServeConfig;
+use ovsr_server::import::{self, ImportConfig};
 use tokio::net::TcpListener;
 use tracing::info;
 use tracing_subscriber::EnvFilter;
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Runs the registry: gRPC and HTTP on one port, embedded store by default.
     Serve(ServeCommand),
+    /// Loads a folder of schema documents into a running registry.
+    Import(ImportConfig),
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,7 +45,22 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(serve) => run_serve(serve).await,
+        Command::Import(import) => run_import(import).await,
     }
+}
+
+/// Prints the summary; fails (exit status 1) when any file was refused.
+async fn run_import(config: ImportConfig) -> anyhow::Result<()> {
+    let summary = import::run(&config).await?;
+    print!("{summary}");
+    if !summary.failed.is_empty() {
+        bail!(
+            "{} of {} files were not imported",
+            summary.failed.len(),
+            summary.files
+        );
+    }
+    Ok(())
 }
 
 async fn run_serve(command: ServeCommand) -> anyhow::Result<()> {
