@@ -247,10 +247,7 @@ struct Entry {
 }
 
 /// Every schema file under `dir` as a request, and the files refused before sending.
-fn read_folder(
-    dir: &Path,
-    namespace: Option<&str>,
-) -> anyhow::Result<(Vec<Pending>, Refusals)> {
+fn read_folder(dir: &Path, namespace: Option<&str>) -> anyhow::Result<(Vec<Pending>, Refusals)> {
     let manifest = read_manifest(dir)?;
     let mut files = Vec::new();
     collect_json_files(dir, &mut files).with_context(|| format!("reading {}", dir.display()))?;
