@@ -1,5 +1,6 @@
 //! Benchmarks for OVSR. The `engines` binary compares the validation engines with each
-//! other and with ajv; this library holds its parts.
+//! other and with ajv; the `store` binary measures the PostgreSQL store against
+//! pgbench. This library holds their parts.
 
 pub mod ajv;
 pub mod check;
@@ -7,6 +8,7 @@ pub mod corpus;
 pub mod generated;
 pub mod measure;
 pub mod report;
+pub mod store;
 
 use std::fmt;
 
