@@ -15,6 +15,8 @@ pub const DEFAULT_MAX_REQUEST_BYTES: usize = 32 << 20;
 pub const DEFAULT_MAX_BATCH_DOCUMENTS: usize = 1000;
 /// Default memory for compiled validators, in bytes of schema source.
 pub const DEFAULT_VALIDATOR_CACHE_BYTES: u64 = 256 << 20;
+/// Default memory for the in-process schema cache.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
 
 /// Everything `ovsr serve` needs besides the socket it listens on.
 #[derive(Debug, Clone, clap::Args)]
@@ -109,6 +111,58 @@ pub struct ServeConfig {
     #[arg(long, env = "OVSR_VALIDATION_ENGINE", default_value_t = Engine::default())]
     pub validation_engine: Engine,
 
+    /// Memory for the in-process cache of schemas and pointers, in bytes.
+    #[arg(long, env = "OVSR_CACHE_BYTES", default_value_t = DEFAULT_CACHE_BYTES)]
+    pub cache_bytes: u64,
+
+    /// Redis (`redis://host:port/db`) or Redis Cluster (`redis-cluster://host:port`)
+    /// shared by every server as the second cache layer and invalidation channel.
+    #[arg(long, env = "OVSR_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Longest a Redis call may take before the read goes to the store instead.
+    #[arg(
+        long,
+        env = "OVSR_REDIS_TIMEOUT",
+        default_value = "250ms",
+        value_parser = humantime::parse_duration
+    )]
+    pub redis_timeout: Duration,
+
+    /// How long a moving pointer (latest, a version's state, a list page) is kept in
+    /// process while invalidations arrive: the bound when one is lost.
+    #[arg(
+        long,
+        env = "OVSR_CACHE_POINTER_TTL",
+        default_value = "30s",
+        value_parser = humantime::parse_duration
+    )]
+    pub cache_pointer_ttl: Duration,
+
+    /// How long a moving pointer is kept in process while Redis is unreachable and
+    /// invalidations cannot arrive.
+    #[arg(
+        long,
+        env = "OVSR_CACHE_DEGRADED_TTL",
+        default_value = "2s",
+        value_parser = humantime::parse_duration
+    )]
+    pub cache_degraded_ttl: Duration,
+
+    /// How long a "not found" is remembered (a register forgets it at once).
+    #[arg(
+        long,
+        env = "OVSR_CACHE_NEGATIVE_TTL",
+        default_value = "5s",
+        value_parser = humantime::parse_duration
+    )]
+    pub cache_negative_ttl: Duration,
+
+    /// How many of the most-read schemas are loaded into the cache at start-up
+    /// (read counts are kept in Redis; without Redis nothing is warmed).
+    #[arg(long, env = "OVSR_CACHE_WARM_SCHEMAS", default_value_t = 100)]
+    pub cache_warm_schemas: usize,
+
     /// How long shutdown waits for in-flight requests before closing connections.
     #[arg(
         long,
@@ -138,6 +192,13 @@ impl ServeConfig {
             validation_rate_per_caller: 0,
             validator_cache_bytes: DEFAULT_VALIDATOR_CACHE_BYTES,
             validation_engine: Engine::default(),
+            cache_bytes: DEFAULT_CACHE_BYTES,
+            redis_url: None,
+            redis_timeout: Duration::from_millis(250),
+            cache_pointer_ttl: Duration::from_secs(30),
+            cache_degraded_ttl: Duration::from_secs(2),
+            cache_negative_ttl: Duration::from_secs(5),
+            cache_warm_schemas: 100,
             shutdown_grace: Duration::from_secs(10),
         }
     }

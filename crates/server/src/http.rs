@@ -15,6 +15,7 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use ovsr_core::{Digest, SchemaName, VersionSelector, VersionState};
 use ovsr_store::StoredVersion;
+use prometheus_client::registry::Registry as MetricsRegistry;
 
 use crate::error::ApiError;
 use crate::registry::{Registry, Target};
@@ -23,14 +24,28 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const MOVING: &str = "public, max-age=30";
 const SCHEMA_JSON: &str = "application/schema+json";
 
-/// The HTTP routes, over the registry.
-pub fn routes(registry: Registry) -> Router {
+/// The HTTP routes, over the registry, and the metrics they expose.
+pub fn routes(registry: Registry, metrics: Arc<MetricsRegistry>) -> Router {
+    let metrics = Router::new()
+        .route("/metrics", get(metrics_text))
+        .with_state(metrics);
     Router::new()
         .route("/schemas/{namespace}/{name}/{version}", get(get_version))
         .route("/digests/{digest}", get(get_digest))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(registry)
+        .merge(metrics)
+}
+
+/// Every metric in Prometheus's text format.
+async fn metrics_text(State(metrics): State<Arc<MetricsRegistry>>) -> Response {
+    let mut text = String::new();
+    if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &metrics) {
+        return ApiError::Internal(format!("encoding metrics: {err}")).into_response();
+    }
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(CONTENT_TYPE, content_type)], text).into_response()
 }
 
 /// Answers anything no route matched: gRPC callers get UNIMPLEMENTED in gRPC's own

@@ -12,9 +12,11 @@ mod registry;
 mod storage;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use ovsr_cache::CacheMetrics;
 use ovsr_core::RegistryUrls;
 use ovsr_proto::v1::auth_service_server::AuthServiceServer;
 use ovsr_proto::v1::schema_service_server::SchemaServiceServer;
@@ -73,7 +75,10 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
         "configuration"
     );
 
-    let store = storage::open(&config).await?;
+    let cancel = CancellationToken::new();
+    let mut metrics = prometheus_client::registry::Registry::default();
+    let cache_metrics = CacheMetrics::register(&mut metrics);
+    let store = storage::open_cached(&config, cache_metrics, cancel.clone()).await?;
     let limits = Limits {
         max_schema_bytes: config.max_schema_bytes,
         max_document_bytes: config.max_document_bytes,
@@ -94,9 +99,8 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
     health
         .set_serving::<ValidationServiceServer<ValidationApi>>()
         .await;
-    let app = build_stack(grpc, http::routes(registry));
+    let app = build_stack(grpc, http::routes(registry, Arc::new(metrics)));
 
-    let cancel = CancellationToken::new();
     tokio::spawn(forget_idle_callers(limiter, cancel.clone()));
     // Connection info lets handlers see the caller's address, for per-caller limits.
     let app = app.into_make_service_with_connect_info::<SocketAddr>();

@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs the registry: gRPC and HTTP on one port, embedded store by default.
-    Serve(ServeCommand),
+    Serve(Box<ServeCommand>),
     /// Loads a folder of schema documents into a running registry.
     Import(ImportConfig),
 }
@@ -44,7 +44,7 @@ struct ServeCommand {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(serve) => run_serve(serve).await,
+        Command::Serve(serve) => run_serve(*serve).await,
         Command::Import(import) => run_import(import).await,
     }
 }

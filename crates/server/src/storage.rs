@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use ovsr_cache::{CacheConfig, CacheMetrics, CachingSchemaStore, RedisConfig};
 use ovsr_store::{PgSchemaStore, PgStoreConfig, SchemaStore, SqliteSchemaStore, StoreError};
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::config::ServeConfig;
@@ -15,6 +17,54 @@ const SQLITE_FILE: &str = "ovsr.db";
 
 /// Pause between attempts to reach a PostgreSQL that is not up yet.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// Opens the configured store behind the cache layers; background cache work runs
+/// until `cancel`.
+pub async fn open_cached(
+    config: &ServeConfig,
+    metrics: CacheMetrics,
+    cancel: CancellationToken,
+) -> anyhow::Result<Arc<dyn SchemaStore>> {
+    let store = open(config).await?;
+    let redis = config.redis_url.as_ref().map(|url| RedisConfig {
+        url: url.clone(),
+        timeout: config.redis_timeout,
+        ..RedisConfig::default()
+    });
+    let cache = CacheConfig {
+        memory_bytes: config.cache_bytes,
+        redis,
+        pointer_ttl: config.cache_pointer_ttl,
+        degraded_pointer_ttl: config.cache_degraded_ttl,
+        negative_ttl: config.cache_negative_ttl,
+        warm_schemas: config.cache_warm_schemas,
+        ..CacheConfig::default()
+    };
+    info!(
+        memory_bytes = cache.memory_bytes,
+        redis = config.redis_url.as_deref().map_or("none".to_owned(), redact),
+        redis_timeout = ?config.redis_timeout,
+        pointer_ttl = ?cache.pointer_ttl,
+        degraded_pointer_ttl = ?cache.degraded_pointer_ttl,
+        negative_ttl = ?cache.negative_ttl,
+        "cache"
+    );
+    let cached = CachingSchemaStore::start(store, cache, metrics, cancel)
+        .await
+        .context("starting the cache")?;
+    Ok(Arc::new(cached))
+}
+
+/// A URL without its credentials, for logs.
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{host}")
+        }
+        None => "(unparsable url)".to_owned(),
+    }
+}
 
 /// Opens (and migrates) the configured store.
 pub async fn open(config: &ServeConfig) -> anyhow::Result<Arc<dyn SchemaStore>> {
