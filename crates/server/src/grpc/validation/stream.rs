@@ -4,10 +4,16 @@
 //! small bounded channel. When the client reads slowly the channel fills, the task
 //! stops reading, and HTTP/2 flow control pushes back on the client's writes, so memory
 //! stays bounded however long the stream runs.
+//!
+//! Results travel in small batches: while more documents have already arrived, their
+//! results join the batch, and the batch goes out when none is waiting or it is full.
+//! tonic then writes a whole batch in one HTTP/2 frame, where one result at a time
+//! would cost a socket write each (the connections run without Nagle's delay). A
+//! client that waits for each answer before sending the next gets it at once.
 
 use std::pin::Pin;
 
-use futures::Stream;
+use futures::{FutureExt as _, Stream, StreamExt as _};
 use ovsr_proto::v1 as pb;
 use ovsr_proto::v1::validate_stream_request::Message;
 use tokio::sync::mpsc;
@@ -20,8 +26,11 @@ use crate::error::ApiError;
 use crate::grpc::convert::{item_error, output_format, target};
 use ovsr_validate::CompileOptions;
 
-/// Results computed but not yet taken by the client.
-const RESULTS_IN_FLIGHT: usize = 32;
+/// Most results in one batch.
+const BATCH_RESULTS: usize = 32;
+/// Batches computed but not yet taken by the client: with the one being filled, at
+/// most 96 results are held per stream.
+const BATCHES_IN_FLIGHT: usize = 2;
 
 pub(super) type ResultStream =
     Pin<Box<dyn Stream<Item = Result<pb::ValidateStreamResponse, Status>> + Send>>;
@@ -31,12 +40,13 @@ pub(super) fn serve_stream(
     session: ValidationSession,
     inbound: Streaming<pb::ValidateStreamRequest>,
 ) -> ResultStream {
-    let (results, receiver) = mpsc::channel(RESULTS_IN_FLIGHT);
+    let (results, receiver) = mpsc::channel(BATCHES_IN_FLIGHT);
     tokio::spawn(run_stream(session, inbound, results));
-    Box::pin(ReceiverStream::new(receiver))
+    Box::pin(ReceiverStream::new(receiver).flat_map(futures::stream::iter))
 }
 
-type Results = mpsc::Sender<Result<pb::ValidateStreamResponse, Status>>;
+type Reply = Result<pb::ValidateStreamResponse, Status>;
+type Results = mpsc::Sender<Vec<Reply>>;
 
 async fn run_stream(
     mut session: ValidationSession,
@@ -45,11 +55,26 @@ async fn run_stream(
 ) {
     let mut first = true;
     let mut validated: u64 = 0;
+    let mut batch: Vec<Reply> = Vec::with_capacity(BATCH_RESULTS);
     loop {
-        let message = tokio::select! {
-            message = inbound.message() => message,
-            // The client went away: stop reading at once.
-            () = results.closed() => break,
+        let message = if batch.is_empty() {
+            tokio::select! {
+                message = inbound.message() => message,
+                // The client went away: stop reading at once.
+                () = results.closed() => break,
+            }
+        } else {
+            // Only what has already arrived joins the batch; else it goes out now.
+            match inbound.message().now_or_never() {
+                Some(message) => message,
+                None => {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RESULTS));
+                    if results.send(full).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            }
         };
         let request = match message {
             Ok(Some(request)) => request,
@@ -84,9 +109,20 @@ async fn run_stream(
 
         let fatal = reply.is_err();
         validated += u64::from(!fatal);
-        if results.send(reply).await.is_err() || fatal {
+        batch.push(reply);
+        if fatal {
             break;
         }
+        if batch.len() == BATCH_RESULTS {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RESULTS));
+            if results.send(full).await.is_err() {
+                break;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        // The client may be gone already; nothing is left to tell it then.
+        let _ = results.send(batch).await;
     }
     debug!(validated, "validation stream closed");
 }
