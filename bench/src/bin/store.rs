@@ -2,7 +2,7 @@
 //! one run.
 //!
 //! `cargo run --release -p ovsr-bench --bin store [-- --versions N --concurrency C
-//! --rounds R --round-ms MS --seed S --database-url URL --keep-nagle]`
+//! --rounds R --round-ms MS --seed S --database-url URL]`
 //!
 //! Creates the database when missing (`OVSR_BENCH_DATABASE_URL` also names it), starts
 //! the server in this process on it, and loads a seeded data set through
@@ -27,7 +27,7 @@ use ovsr_bench::store::pgbench::{Pgbench, PgbenchScript};
 use ovsr_bench::store::report::{self, StoreReport, WorkloadSamples};
 use ovsr_bench::store::scripts::{self, PAGE_SIZE, PageCursor};
 use ovsr_bench::store::{RoundSample, StoreWorkload, database};
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
 
@@ -65,9 +65,6 @@ struct Options {
     /// Seed of the data set and of the keys drawn.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Accept connections with Nagle's algorithm on, as `ovsr serve` does today.
-    #[arg(long)]
-    keep_nagle: bool,
 }
 
 fn main() -> Result<()> {
@@ -94,7 +91,7 @@ fn main() -> Result<()> {
     }
     let data_dir = tempfile::tempdir()?;
     let pool_size = u32::try_from(options.concurrency)?;
-    let starting = start_server(url, pool_size, data_dir.path(), options.keep_nagle);
+    let starting = start_server(url, pool_size, data_dir.path());
     let server = servers.block_on(starting)?;
     let channel = client.block_on(connect(server.local_addr()))?;
     let admin = client.block_on(database::connect(url))?;
@@ -138,7 +135,6 @@ fn main() -> Result<()> {
         round_ms: options.round_ms,
         pgbench_seconds,
         pgbench: harness.pgbench.binary().display().to_string(),
-        keep_nagle: options.keep_nagle,
         seed: options.seed,
         shape,
         database,
@@ -243,27 +239,17 @@ async fn start_server(
     url: &str,
     pool_size: u32,
     data_dir: &Path,
-    nagle: bool,
 ) -> Result<ovsr_server::RunningServer> {
-    let listener = listen_on_loopback(nagle)?;
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let mut config = ovsr_server::ServeConfig::new(data_dir);
     config.database_url = Some(url.to_owned());
     // As many connections as callers, as pgbench has clients.
     config.database_pool_size = pool_size;
+    // Every read goes to PostgreSQL: this measures the store, not the cache.
+    config.cache_bytes = 0;
     ovsr_server::start(config, listener)
         .await
         .context("starting the server on PostgreSQL")
-}
-
-/// A listener on a free loopback port. Unless `nagle`, it sets TCP_NODELAY, which
-/// Linux passes on to every connection it accepts: the server does not set it on its
-/// connections, and with Nagle's algorithm on, an answer written in two parts waits
-/// for the client's delayed ACK (about 40 ms) before its second part goes out.
-fn listen_on_loopback(nagle: bool) -> Result<TcpListener> {
-    let socket = TcpSocket::new_v4()?;
-    socket.set_nodelay(!nagle)?;
-    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    Ok(socket.listen(1024)?)
 }
 
 async fn connect(addr: SocketAddr) -> Result<Channel> {
@@ -349,9 +335,6 @@ fn command_line(options: &Options) -> String {
     command.push_str(&format!(" --rounds {}", options.rounds));
     command.push_str(&format!(" --round-ms {}", options.round_ms));
     command.push_str(&format!(" --seed {}", options.seed));
-    if options.keep_nagle {
-        command.push_str(" --keep-nagle");
-    }
     if options.database_url != DEFAULT_DATABASE_URL {
         let target = database::describe_target(&options.database_url);
         command.push_str(&format!(" --database-url postgres://{target}"));

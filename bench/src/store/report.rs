@@ -28,9 +28,8 @@ How to read this:
   transaction for an existing schema: lock the row, look for the digest, insert.
 - OVSR's side includes the gRPC client, the server and every store step in this
   process; there is no cache, so every read reaches PostgreSQL.
-- The server's listener sets TCP_NODELAY, which its accepted connections inherit;
-  `ovsr serve` does not set it, and small answers then wait about 40 ms for the
-  client's delayed ACK. `--keep-nagle` measures the server as it ships.
+- The server runs with its cache off (`cache_bytes` 0), so every read reaches
+  PostgreSQL.
 - The machine is shared and has two cores; the ratios of one run are the figures
   to compare, not absolute rates across runs.
 ";
@@ -77,7 +76,6 @@ pub struct StoreReport {
     /// The pgbench binary.
     pub pgbench: String,
     /// Whether the server accepted connections with Nagle's algorithm on.
-    pub keep_nagle: bool,
     /// The seed of the data set and the keys.
     pub seed: u64,
     /// The data set.
@@ -138,12 +136,6 @@ impl StoreReport {
             "{} cores; PostgreSQL {} at {} (shared_buffers {}); pgbench `{}`.  ",
             self.cores, db.server_version, db.target, db.shared_buffers, self.pgbench
         );
-        let nagle = if self.keep_nagle {
-            "Nagle's algorithm on, as `ovsr serve` ships"
-        } else {
-            "TCP_NODELAY"
-        };
-        let _ = writeln!(md, "Server connections: {nagle}.  ");
         let [start, end] = &self.load;
         let _ = writeln!(md, "Load average at start: {start}; at end: {end}.\n");
         self.write_data_set(&mut md);

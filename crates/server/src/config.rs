@@ -111,7 +111,8 @@ pub struct ServeConfig {
     #[arg(long, env = "OVSR_VALIDATION_ENGINE", default_value_t = Engine::default())]
     pub validation_engine: Engine,
 
-    /// Memory for the in-process cache of schemas and pointers, in bytes.
+    /// Memory for the in-process cache of schemas and pointers, in bytes; 0 without
+    /// `--redis-url` turns caching off, so every read reaches the store.
     #[arg(long, env = "OVSR_CACHE_BYTES", default_value_t = DEFAULT_CACHE_BYTES)]
     pub cache_bytes: u64,
 

@@ -26,6 +26,10 @@ pub async fn open_cached(
     cancel: CancellationToken,
 ) -> anyhow::Result<Arc<dyn SchemaStore>> {
     let store = open(config).await?;
+    if config.cache_bytes == 0 && config.redis_url.is_none() {
+        info!("cache: off");
+        return Ok(store);
+    }
     let redis = config.redis_url.as_ref().map(|url| RedisConfig {
         url: url.clone(),
         timeout: config.redis_timeout,
