@@ -32,14 +32,14 @@ use self::jsonschema::JsonSchemaValidator;
 ///   4,942/4,942 on both; optional 644/644 for jsonschema against 633/644 for boon;
 ///   format with assertion on 2,741/2,741 against 2,560/2,741.
 /// - SchemaStore (360 schemas with test documents, plus 4 generated): jsonschema
-///   compiles 363 of 364 and boon 353, which refuses lookahead patterns; both answer
+///   compiles all 364 and boon 354, which refuses lookahead patterns; both answer
 ///   every document of the schemas they compile as the corpus expects.
 /// - Speed on one core, release build, boon and jsonschema interleaved over 5 rounds
 ///   (`cargo run --release -p ovsr-bench --bin engines`; tables in
-///   `bench/results/engines-baseline.md`): jsonschema validates 3.0x as many documents
-///   per second as boon on small documents, 3.5x on large documents and 3.9x on large
-///   schemas ("flag" output; 2.2x to 5.1x over two runs), compiles in a third to a half
-///   of boon's time, and runs 1.8x to 3.2x ajv 8's documents per second.
+///   `bench/results/engines-baseline.md`): jsonschema validates 2.8x as many documents
+///   per second as boon on small documents, 3.7x on large documents and 4.2x on large
+///   schemas ("flag" output; 2.2x to 5.1x over three runs), compiles in a third to
+///   two thirds of boon's time, and runs 1.8x to 5.0x ajv 8's documents per second.
 ///
 /// boon stays selectable (`"boon"`) as a second implementation to compare against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
