@@ -26,6 +26,8 @@ pub struct CacheConfig {
     pub content_ttl: Duration,
     /// How many of the most-read schemas are loaded into the cache at start-up.
     pub warm_schemas: usize,
+    /// How often sampled read counts are added to Redis.
+    pub read_counts_flush_every: Duration,
 }
 
 impl Default for CacheConfig {
@@ -39,6 +41,7 @@ impl Default for CacheConfig {
             shared_pointer_ttl: Duration::from_secs(300),
             content_ttl: Duration::from_secs(7 * 24 * 3600),
             warm_schemas: 100,
+            read_counts_flush_every: Duration::from_secs(10),
         }
     }
 }

@@ -15,12 +15,16 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use counting::CountingStore;
+use fred::prelude::{ClientLike as _, SortedSetsInterface as _};
 use ovsr_cache::{CacheConfig, CacheMetrics, CachingSchemaStore, RedisConfig};
 use ovsr_core::{CanonicalDocument, SchemaName, Version, VersionSelector, VersionState};
 use ovsr_store::{NewVersion, SchemaStore, SqliteSchemaStore};
 use tokio_util::sync::CancellationToken;
 
 const LATEST: VersionSelector = VersionSelector::Latest;
+const DEGRADED_TTL: Duration = Duration::from_millis(300);
+/// The sorted set of read counts the cache keeps in Redis.
+const READ_COUNTS: &str = "ovsr:v1:reads";
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -259,6 +263,7 @@ async fn an_unreachable_redis_costs_nothing_but_latency() {
             timeout: Duration::from_millis(50),
             ..RedisConfig::default()
         }),
+        degraded_pointer_ttl: DEGRADED_TTL,
         ..CacheConfig::default()
     };
     let inner: Arc<dyn SchemaStore> = fixture.counted.clone();
@@ -273,4 +278,76 @@ async fn an_unreachable_redis_costs_nothing_but_latency() {
     cache.register(new_version(&schema, "[]")).await.unwrap();
     assert_eq!(latest_number(&cache, &schema).await, Some(2));
     assert!(metrics.redis_errors.get() > 0);
+
+    // No invalidation can arrive, so pointers live only the short degraded TTL.
+    let reads = fixture.counted.reads();
+    assert_eq!(latest_number(&cache, &schema).await, Some(2));
+    assert_eq!(fixture.counted.reads(), reads, "latest was not cached");
+    tokio::time::sleep(DEGRADED_TTL + Duration::from_millis(100)).await;
+    assert_eq!(latest_number(&cache, &schema).await, Some(2));
+    assert_eq!(
+        fixture.counted.reads(),
+        reads + 1,
+        "latest outlived the degraded TTL"
+    );
+}
+
+#[tokio::test]
+async fn the_most_read_schemas_are_warmed_at_start_up() {
+    let fixture = Fixture::new().await;
+    let config = CacheConfig {
+        redis: Some(redis_config()),
+        read_counts_flush_every: Duration::from_millis(50),
+        warm_schemas: 1,
+        ..CacheConfig::default()
+    };
+    let inner: Arc<dyn SchemaStore> = fixture.counted.clone();
+    let start = |metrics: &CacheMetrics| {
+        let (inner, config) = (inner.clone(), config.clone());
+        CachingSchemaStore::start(inner, config, metrics.clone(), fixture.cancel.clone())
+    };
+    let first = start(&CacheMetrics::unregistered()).await.unwrap();
+    let schema = unique_schema("popular");
+    first.register(new_version(&schema, "{}")).await.unwrap();
+    for _ in 0..80 {
+        assert_eq!(latest_number(&first, &schema).await, Some(1));
+    }
+
+    let redis = fred::prelude::Builder::from_config(
+        fred::prelude::Config::from_url(&redis_config().url).unwrap(),
+    )
+    .build()
+    .unwrap();
+    redis.init().await.unwrap();
+    let member = schema.to_string();
+    let counted = Instant::now();
+    loop {
+        let score: Option<f64> = redis.zscore(READ_COUNTS, member.as_str()).await.unwrap();
+        if score.unwrap_or(0.0) >= 80.0 {
+            break;
+        }
+        assert!(
+            counted.elapsed() < Duration::from_secs(5),
+            "reads not counted: {score:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Make it the most read of all, whatever else this Redis has counted.
+    let _: f64 = redis
+        .zincrby(READ_COUNTS, 1e15, member.as_str())
+        .await
+        .unwrap();
+
+    let metrics = CacheMetrics::unregistered();
+    let second = start(&metrics).await.unwrap();
+    wait_until(Duration::from_secs(5), || metrics.redis_hits.get() >= 3).await;
+    let (redis_hits, store_reads) = (metrics.redis_hits.get(), fixture.counted.reads());
+    assert_eq!(latest_number(&second, &schema).await, Some(1));
+    assert_eq!(
+        metrics.redis_hits.get(),
+        redis_hits,
+        "not warmed into memory"
+    );
+    assert_eq!(fixture.counted.reads(), store_reads);
+    let _: i64 = redis.zrem(READ_COUNTS, member.as_str()).await.unwrap();
 }

@@ -19,8 +19,8 @@ use crate::invalidation::Invalidation;
 
 /// How often the subscription's health is checked.
 const HEALTH_EVERY: Duration = Duration::from_millis(100);
-/// How often sampled read counts go to Redis.
-const FLUSH_READS_EVERY: Duration = Duration::from_secs(10);
+/// Longest warming waits for the invalidation subscription before going ahead.
+const WARM_WAITS_FOR_SUBSCRIPTION: Duration = Duration::from_secs(5);
 
 /// A name for this cache instance, unique across processes and within one.
 pub(super) fn process_origin() -> String {
@@ -119,7 +119,7 @@ impl Shared {
 /// Adds the sampled read counts to Redis's sorted set, and samples Redis's own
 /// eviction count, until cancelled.
 async fn flush_read_counts(shared: Arc<Shared>, redis: RedisCache, cancel: CancellationToken) {
-    let mut every = tokio::time::interval(FLUSH_READS_EVERY);
+    let mut every = tokio::time::interval(shared.config.read_counts_flush_every);
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
@@ -145,6 +145,15 @@ async fn warm_most_read(shared: Arc<Shared>, redis: RedisCache) {
     let limit = shared.config.warm_schemas;
     if limit == 0 {
         return;
+    }
+    // Subscribing drops every pointer held, so warm after it, or in vain.
+    let deadline = tokio::time::Instant::now() + WARM_WAITS_FOR_SUBSCRIPTION;
+    while !shared.invalidations_live.load(Ordering::Acquire) {
+        if tokio::time::Instant::now() >= deadline {
+            debug!("cache: warming without a live subscription");
+            break;
+        }
+        tokio::time::sleep(HEALTH_EVERY).await;
     }
     let names = match redis.top_members(READ_COUNTS_KEY, limit).await {
         Ok(names) => names,
