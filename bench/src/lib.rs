@@ -16,6 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::corpus::{Case, Document};
 
+// The allocator `ovsr` runs with, so the servers these benchmarks start in process
+// are measured as they ship.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Schemas at most this large count as small.
 const SMALL_SCHEMA_BYTES: usize = 32 * 1024;
 /// Documents at most this large count as small.
