@@ -1,0 +1,54 @@
+//! The behaviour every `SearchIndex` backend must show, written once over
+//! `Arc<dyn SearchIndex>` and instantiated per backend by `conformance!`.
+//!
+//! Each case works in namespaces of its own, so a backend shared between cases (a
+//! Meilisearch server) gives the same answers as a fresh in-memory index.
+
+mod conformance {
+    pub mod cases;
+    pub mod support;
+}
+
+/// Instantiates every case for one backend. `$fresh` yields a ready index; `$reopen`
+/// yields a function that opens the same durable index each time it is called.
+macro_rules! conformance {
+    ($backend:ident, fresh: $fresh:expr, reopenable: $reopenable:expr, cases: [$($case:ident),* $(,)?]) => {
+        mod $backend {
+            use super::conformance::cases;
+
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    cases::$case($fresh, $reopenable).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    embedded,
+    fresh: super::conformance::support::embedded_in_memory(),
+    reopenable: super::conformance::support::embedded_on_disk(),
+    cases: [
+        finds_a_schema_by_each_searchable_field,
+        tolerates_a_typo_in_a_long_word,
+        matches_a_prefix_of_the_last_word,
+        reupserting_the_same_document_changes_nothing,
+        a_newer_version_replaces_the_older_and_a_stale_one_is_ignored,
+        remove_takes_a_schema_out,
+        filters_by_namespace,
+        filters_by_tags_requiring_all_of_them,
+        filters_by_dialect,
+        deprecated_schemas_are_hidden_unless_asked_for,
+        deleted_schemas_are_hidden_unless_asked_for,
+        facets_count_namespaces_and_tags_most_frequent_first,
+        sorts_by_relevance_recency_and_popularity,
+        paging_returns_every_hit_exactly_once,
+        a_cursor_reused_with_another_query_is_refused,
+        a_page_size_out_of_range_is_refused_naming_the_field,
+        highlights_mark_the_matched_words,
+        checkpoint_persists_across_reopening,
+        clear_removes_everything_and_resets_the_checkpoint,
+    ]
+);
