@@ -1,8 +1,10 @@
 //! Benchmarks for OVSR. The `engines` binary compares the validation engines with each
 //! other and with ajv; the `store` binary measures the PostgreSQL store against
-//! pgbench. This library holds their parts.
+//! pgbench; the `cache` binary measures the cache layers against a no-op server and
+//! redis-benchmark. This library holds their parts.
 
 pub mod ajv;
+pub mod cache;
 pub mod check;
 pub mod corpus;
 pub mod generated;

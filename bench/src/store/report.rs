@@ -111,7 +111,7 @@ pub fn rows(samples: &BTreeMap<StoreWorkload, WorkloadSamples>) -> Vec<Row> {
 }
 
 /// Each figure's median over the rounds.
-fn median_sample(rounds: &[RoundSample]) -> RoundSample {
+pub fn median_sample(rounds: &[RoundSample]) -> RoundSample {
     let of =
         |figure: fn(&RoundSample) -> f64| median(&rounds.iter().map(figure).collect::<Vec<_>>());
     RoundSample {
@@ -244,7 +244,8 @@ impl StoreReport {
     }
 }
 
-fn micros(us: f64) -> String {
+/// A latency for the table: µs, or ms from 10 ms up.
+pub fn micros(us: f64) -> String {
     if us >= 10_000.0 {
         format!("{:.1} ms", us / 1000.0)
     } else {
