@@ -1,11 +1,17 @@
 //! Turning query text and filters into a tantivy query, and deciding which words of a
 //! field a query matched (for highlights).
 //!
-//! Ranking: each query word is matched in every text field, and the best field counts
-//! fully while the others add a fraction (a disjunction-max with tie-breaker), so a
-//! word that appears in a name, a title and a description does not outrank a rarer
-//! word. Exact matches score by BM25 times the field's boost; typo and prefix matches
-//! add a constant share of the boost, so an exact word always outranks a near one.
+//! Ranking, in the order common search engines apply it:
+//! 1. Schemas matching more of the query's words come first: each matched word earns
+//!    [`WORD_MATCH_SCORE`], more than any field score can add up to, so a schema missing
+//!    a word still shows (after those that have it) instead of vanishing.
+//! 2. Within that, each word scores in the field where it matches best, plus a fraction
+//!    for the other fields (a disjunction-max with tie-breaker), so a word that appears
+//!    in a name, a title and a description does not outrank a rarer word.
+//! 3. In one field, how a word matched sets a constant score (exact above prefix above
+//!    typo) times the field's boost, so the field matters more than the kind of match: a
+//!    prefix of a name outranks an exact property name. BM25 adds a bounded share on top,
+//!    to prefer rare words and short fields among equal matches.
 
 use tantivy::Term;
 use tantivy::query::{
@@ -28,9 +34,17 @@ const ID_BOOST: f32 = 1.5;
 const NAMESPACE_BOOST: f32 = 1.5;
 const DESCRIPTION_BOOST: f32 = 1.0;
 
-/// The share of a field's boost a typo-tolerant match earns, and a prefix match.
-const FUZZY_SHARE: f32 = 0.5;
-const PREFIX_SHARE: f32 = 0.6;
+/// What a match in a field earns by kind, as multiples of the field's boost.
+const EXACT_SCORE: f32 = 10.0;
+const PREFIX_SCORE: f32 = 9.0;
+const FUZZY_SCORE: f32 = 8.0;
+
+/// The share of BM25 added to an exact match. BM25 of one word rarely exceeds 10, so
+/// this stays below the gap between one field's boost and the next.
+const BM25_SHARE: f32 = 0.3;
+
+/// What each matched query word adds, above any sum of field scores.
+const WORD_MATCH_SCORE: f32 = 1_000.0;
 
 /// What other fields add beyond the best-matching field for one word.
 const TIE_BREAKER: f32 = 0.2;
@@ -48,26 +62,27 @@ pub(super) fn typo_distance(word: &str) -> u8 {
     }
 }
 
-/// The query for `words` and the filters of `query`. With `require_all`, every word
-/// must match somewhere; without, any word may.
+/// The query for `words` and the filters of `query`: a hit matches at least one word
+/// (every schema when there are none) and every filter.
 pub(super) fn build_query(
     fields: &Fields,
     words: &[String],
-    require_all: bool,
     query: &SearchQuery,
 ) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let word_occur = if require_all {
-        Occur::Must
-    } else {
-        Occur::Should
-    };
+    let mut any_word: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (at, word) in words.iter().enumerate() {
         let is_last = at + 1 == words.len();
-        clauses.push((word_occur, word_query(fields, word, is_last)));
+        let scored = word_query(fields, word, is_last);
+        let counted = ConstScoreQuery::new(scored.box_clone(), WORD_MATCH_SCORE);
+        let either: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Should, scored), (Occur::Should, Box::new(counted))];
+        any_word.push((Occur::Should, Box::new(BooleanQuery::new(either))));
     }
-    if words.is_empty() {
+    if any_word.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
+    } else {
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(any_word))));
     }
     for filter in filters(fields, query) {
         // Filters select; they must not change the ranking.
@@ -126,19 +141,24 @@ fn field_query(field: Field, boost: f32, word: &str, is_last: bool) -> Box<dyn Q
     let term = Term::from_field_text(field, word);
     let distance = typo_distance(word);
     let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
-    let mut ways: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, Box::new(exact))];
+    let mut kinds: Vec<Box<dyn Query>> = vec![constant(exact.clone(), EXACT_SCORE)];
     if distance > 0 {
         let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
-        ways.push((Occur::Should, constant(fuzzy, FUZZY_SHARE)));
+        kinds.push(constant(fuzzy, FUZZY_SCORE));
     }
     if is_last && word.chars().count() >= MIN_PREFIX_CHARS {
         let prefix = FuzzyTermQuery::new_prefix(term, distance, true);
-        ways.push((Occur::Should, constant(prefix, PREFIX_SHARE)));
+        kinds.push(constant(prefix, PREFIX_SCORE));
     }
+    let bm25 = BoostQuery::new(Box::new(exact), BM25_SHARE);
+    let ways: Vec<(Occur, Box<dyn Query>)> = vec![
+        (Occur::Should, Box::new(DisjunctionMaxQuery::new(kinds))),
+        (Occur::Should, Box::new(bm25)),
+    ];
     Box::new(BoostQuery::new(Box::new(BooleanQuery::new(ways)), boost))
 }
 
-fn constant(query: FuzzyTermQuery, score: f32) -> Box<dyn Query> {
+fn constant(query: impl Query, score: f32) -> Box<dyn Query> {
     Box::new(ConstScoreQuery::new(Box::new(query), score))
 }
 

@@ -44,14 +44,8 @@ impl Inner {
 
         let searcher = self.reader.searcher();
         let window = Window { offset, page_size };
-        let strict = build_query(&self.fields, &words, true, query);
-        let mut found = self.collect(&searcher, strict.as_ref(), query, window)?;
-        // When no schema holds every word, rank those holding the most of them, as
-        // users of search engines expect rather than an empty page.
-        if found.total == 0 && words.len() > 1 {
-            let loose = build_query(&self.fields, &words, false, query);
-            found = self.collect(&searcher, loose.as_ref(), query, window)?;
-        }
+        let tantivy_query = build_query(&self.fields, &words, query);
+        let found = self.collect(&searcher, tantivy_query.as_ref(), query, window)?;
 
         let mut hits = Vec::with_capacity(found.addresses.len());
         for address in found.addresses {

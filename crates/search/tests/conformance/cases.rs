@@ -75,10 +75,13 @@ pub async fn matches_a_prefix_of_the_last_word(index: Index, _: Reopen) {
     let bake = document(&ns, "docker-bake", "Bake file", "Build targets");
     index.upsert(vec![compose, bake]).await.unwrap();
 
+    // Both match `docker`; the one also matching the prefix comes first.
     let page = search(&index, &within("docker-comp", &[&ns])).await;
-    assert_eq!(names(&page), ["docker-compose"]);
+    assert_eq!(names(&page), ["docker-compose", "docker-bake"]);
     let page = search(&index, &within("docker-bak", &[&ns])).await;
-    assert_eq!(names(&page), ["docker-bake"]);
+    assert_eq!(names(&page), ["docker-bake", "docker-compose"]);
+    let page = search(&index, &within("comp", &[&ns])).await;
+    assert_eq!(names(&page), ["docker-compose"]);
 }
 
 pub async fn reupserting_the_same_document_changes_nothing(index: Index, _: Reopen) {
