@@ -51,7 +51,7 @@ mod tests {
 
     #[test]
     fn a_cursor_resumes_its_own_query() {
-        let query = SearchQuery::text("docker");
+        let query = SearchQuery::for_text("docker");
         let next = SearchQuery {
             cursor: Some(cursor_at(&query, 40)),
             page_size: Some(7),
@@ -62,7 +62,7 @@ mod tests {
 
     #[test]
     fn a_cursor_is_refused_for_another_order() {
-        let query = SearchQuery::text("docker");
+        let query = SearchQuery::for_text("docker");
         let other = SearchQuery {
             sort: SearchSort::Recency,
             cursor: Some(cursor_at(&query, 20)),

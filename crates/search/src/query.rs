@@ -16,7 +16,7 @@ const MAX_QUERY_CHARS: usize = 512;
 /// The order of hits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum SearchSort {
-    /// Best match first.
+    /// Best match first; without query text, most read first.
     #[default]
     Relevance,
     /// Most recently registered first.
@@ -61,7 +61,7 @@ pub struct SearchQuery {
 
 impl SearchQuery {
     /// A first-page query for `text` with default filters and order.
-    pub fn text(text: impl Into<String>) -> Self {
+    pub fn for_text(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),
             ..Self::default()

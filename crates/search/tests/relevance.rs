@@ -97,7 +97,7 @@ async fn catalog_queries_find_their_schema_in_the_top_three() -> anyhow::Result<
     for (text, expected) in &queries {
         let query = SearchQuery {
             page_size: Some(10),
-            ..SearchQuery::text(text.as_str())
+            ..SearchQuery::for_text(text.as_str())
         };
         let page = index.search(&query).await?;
         let found: Vec<&str> = page.hits.iter().map(|hit| hit.schema.name()).collect();

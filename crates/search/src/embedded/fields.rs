@@ -118,7 +118,10 @@ impl Fields {
     }
 
     /// The tantivy document for `document`.
-    pub fn to_tantivy(&self, document: &SearchDocument) -> Result<TantivyDocument, SearchError> {
+    pub fn tantivy_document(
+        &self,
+        document: &SearchDocument,
+    ) -> Result<TantivyDocument, SearchError> {
         let mut doc = TantivyDocument::default();
         let schema = &document.schema;
         doc.add_text(self.key, schema.to_string());
@@ -149,7 +152,7 @@ impl Fields {
     }
 
     /// Rebuilds the indexed document from its stored source.
-    pub fn from_tantivy(&self, doc: &TantivyDocument) -> Result<SearchDocument, SearchError> {
+    pub fn search_document(&self, doc: &TantivyDocument) -> Result<SearchDocument, SearchError> {
         let corrupt = |what: String| SearchError::Internal(format!("stored document {what}"));
         let source = doc
             .get_first(self.source)

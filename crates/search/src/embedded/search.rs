@@ -45,12 +45,18 @@ impl Inner {
         let searcher = self.reader.searcher();
         let window = Window { offset, page_size };
         let tantivy_query = build_query(&self.fields, &words, query);
-        let found = self.collect(&searcher, tantivy_query.as_ref(), query, window)?;
+        // Without text every hit scores alike; the most read schemas are the most
+        // useful first page to browse.
+        let sort = match query.sort {
+            SearchSort::Relevance if words.is_empty() => SearchSort::Popularity,
+            sort => sort,
+        };
+        let found = self.collect(&searcher, tantivy_query.as_ref(), sort, window)?;
 
         let mut hits = Vec::with_capacity(found.addresses.len());
         for address in found.addresses {
             let doc: TantivyDocument = searcher.doc(address)?;
-            let document = self.fields.from_tantivy(&doc)?;
+            let document = self.fields.search_document(&doc)?;
             hits.push(hit_of(document, &words));
         }
         let next = offset + hits.len();
@@ -72,16 +78,10 @@ impl Inner {
         &self,
         searcher: &Searcher,
         tantivy_query: &dyn Query,
-        query: &SearchQuery,
+        sort: SearchSort,
         window: Window,
     ) -> Result<Found, SearchError> {
         let top = TopDocs::with_limit(window.page_size).and_offset(window.offset);
-        // Without text every hit scores alike; the most read schemas are the most
-        // useful first page to browse.
-        let sort = match query.sort {
-            SearchSort::Relevance if query_words(&query.text).is_empty() => SearchSort::Popularity,
-            sort => sort,
-        };
         match sort {
             SearchSort::Relevance => run(searcher, tantivy_query, top.order_by_score()),
             SearchSort::Recency => {

@@ -61,7 +61,7 @@ impl Inner {
             {
                 continue;
             }
-            let tantivy_doc = self.fields.to_tantivy(&document)?;
+            let tantivy_doc = self.fields.tantivy_document(&document)?;
             writer.writer.delete_term(self.fields.key_term(&schema));
             writer.writer.add_document(tantivy_doc)?;
             changed += 1;
@@ -70,7 +70,7 @@ impl Inner {
             let checkpoint = self.checkpoint.load(Ordering::Acquire);
             self.commit(&mut writer, checkpoint)?;
         }
-        debug!(changed, "search.embedded.upsert");
+        debug!(changed, "upserted documents");
         Ok(())
     }
 
@@ -127,6 +127,6 @@ impl Inner {
             return Ok(None);
         };
         let doc: TantivyDocument = searcher.doc(*address)?;
-        self.fields.from_tantivy(&doc).map(Some)
+        self.fields.search_document(&doc).map(Some)
     }
 }

@@ -359,7 +359,7 @@ pub async fn a_page_size_out_of_range_is_refused_naming_the_field(index: Index, 
     for size in [0, 101] {
         let query = SearchQuery {
             page_size: Some(size),
-            ..SearchQuery::text("order")
+            ..SearchQuery::for_text("order")
         };
         let err = index.search(&query).await.unwrap_err();
         assert!(
@@ -369,7 +369,7 @@ pub async fn a_page_size_out_of_range_is_refused_naming_the_field(index: Index, 
     }
     let query = SearchQuery {
         page_size: Some(100),
-        ..SearchQuery::text("order")
+        ..SearchQuery::for_text("order")
     };
     assert!(index.search(&query).await.is_ok());
 }
@@ -444,4 +444,19 @@ pub async fn clear_removes_everything_and_resets_the_checkpoint(index: Index, _:
             .hits
             .is_empty()
     );
+}
+
+pub async fn an_empty_query_lists_every_schema_most_read_first(index: Index, _: Reopen) {
+    let ns = unique_namespace("browse");
+    let mut docs = Vec::new();
+    for (name, reads) in [("rarely", 2), ("often", 70), ("never", 0)] {
+        let mut doc = document(&ns, name, "Anything", "");
+        doc.read_count = reads;
+        docs.push(doc);
+    }
+    index.upsert(docs).await.unwrap();
+
+    let page = search(&index, &within("", &[&ns])).await;
+    assert_eq!(names(&page), ["often", "rarely", "never"]);
+    assert!(page.hits.iter().all(|hit| hit.highlights.is_empty()));
 }

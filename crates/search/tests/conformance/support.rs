@@ -68,7 +68,7 @@ pub fn at_version(mut doc: SearchDocument, version: u32, state: VersionState) ->
 pub fn within(text: &str, namespaces: &[&Namespace]) -> SearchQuery {
     SearchQuery {
         namespaces: namespaces.iter().map(|ns| (*ns).clone()).collect(),
-        ..SearchQuery::text(text)
+        ..SearchQuery::for_text(text)
     }
 }
 
