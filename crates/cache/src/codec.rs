@@ -36,41 +36,41 @@ pub fn owner_key(digest: &Digest, include_deleted: bool) -> String {
     format!("ovsr:v1:owner:{scope}:{digest}")
 }
 
-/// A version's record as stored in Redis.
+/// A version's record as stored in Redis. Strings are owned: serde cannot borrow a
+/// string holding escapes, and titles and descriptions often do.
 #[derive(Debug, Serialize, Deserialize)]
-struct VersionRecord<'a> {
-    schema: &'a str,
+struct VersionRecord {
+    schema: String,
     version: u32,
     digest: String,
-    state: &'a str,
+    state: String,
     size_bytes: u64,
-    title: Option<&'a str>,
-    description: Option<&'a str>,
-    dialect: &'a str,
-    tags: Vec<&'a str>,
-    aliases: Vec<&'a str>,
-    references: BTreeMap<&'a str, String>,
+    title: Option<String>,
+    description: Option<String>,
+    dialect: String,
+    tags: Vec<String>,
+    aliases: Vec<String>,
+    references: BTreeMap<String, String>,
     created_at_ms: i64,
 }
 
 /// Encodes a version's record; its content is not included.
 pub fn encode_version(version: &StoredVersion) -> Bytes {
-    let schema = version.schema.to_string();
     let record = VersionRecord {
-        schema: &schema,
+        schema: version.schema.to_string(),
         version: version.version.get(),
         digest: version.digest.to_string(),
-        state: version.state.as_str(),
+        state: version.state.as_str().to_owned(),
         size_bytes: version.size_bytes,
-        title: version.title.as_deref(),
-        description: version.description.as_deref(),
-        dialect: &version.dialect,
-        tags: version.tags.iter().map(String::as_str).collect(),
-        aliases: version.aliases.iter().map(String::as_str).collect(),
+        title: version.title.clone(),
+        description: version.description.clone(),
+        dialect: version.dialect.clone(),
+        tags: version.tags.clone(),
+        aliases: version.aliases.clone(),
         references: version
             .references
             .iter()
-            .map(|(url, digest)| (url.as_str(), digest.to_string()))
+            .map(|(url, digest)| (url.clone(), digest.to_string()))
             .collect(),
         created_at_ms: version.created_at_ms,
     };
@@ -80,25 +80,25 @@ pub fn encode_version(version: &StoredVersion) -> Bytes {
 
 /// Decodes a record written by [`encode_version`], without content.
 pub fn decode_version(bytes: &[u8]) -> Result<StoredVersion, CacheError> {
-    let record: VersionRecord<'_> = serde_json::from_slice(bytes).map_err(corrupt)?;
+    let record: VersionRecord = serde_json::from_slice(bytes).map_err(corrupt)?;
     let references = record
         .references
         .into_iter()
-        .map(|(url, digest)| Ok((url.to_owned(), parse_digest(&digest)?)))
+        .map(|(url, digest)| Ok((url, parse_digest(&digest)?)))
         .collect::<Result<_, CacheError>>()?;
     Ok(StoredVersion {
-        schema: SchemaName::parse(record.schema, "schema").map_err(corrupt)?,
+        schema: SchemaName::parse(&record.schema, "schema").map_err(corrupt)?,
         version: Version::new(record.version, "version").map_err(corrupt)?,
         digest: parse_digest(&record.digest)?,
-        state: VersionState::from_stored(record.state)
+        state: VersionState::from_stored(&record.state)
             .ok_or_else(|| CacheError::Corrupt(format!("state {}", record.state)))?,
         content: None,
         size_bytes: record.size_bytes,
-        title: record.title.map(str::to_owned),
-        description: record.description.map(str::to_owned),
-        dialect: record.dialect.to_owned(),
-        tags: record.tags.into_iter().map(str::to_owned).collect(),
-        aliases: record.aliases.into_iter().map(str::to_owned).collect(),
+        title: record.title,
+        description: record.description,
+        dialect: record.dialect,
+        tags: record.tags,
+        aliases: record.aliases,
         references,
         created_at_ms: record.created_at_ms,
     })
@@ -156,8 +156,8 @@ mod tests {
             state: VersionState::Deprecated,
             content: Some(Arc::from("{}")),
             size_bytes: 2,
-            title: Some("Order".to_owned()),
-            description: None,
+            title: Some("Order \"v3\"".to_owned()),
+            description: Some("Line one\nline two, with a \\ and a tab\t".to_owned()),
             dialect: "https://json-schema.org/draft/2020-12/schema".to_owned(),
             tags: vec!["shop".to_owned()],
             aliases: vec!["https://example.com/order.json".to_owned()],
@@ -167,7 +167,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_record_round_trips_without_its_content() {
+    fn a_version_record_round_trips_without_its_content_escapes_and_all() {
         let version = sample();
         let decoded = decode_version(&encode_version(&version)).unwrap();
         assert_eq!(decoded.content, None);

@@ -1,15 +1,15 @@
-//! Read counts per schema, kept cheaply: one read in [`SAMPLE_EVERY`] takes a lock,
-//! the rest cost one atomic add. Counts are flushed to Redis periodically and read
+//! Read counts per schema, kept cheaply: one read in [`SAMPLE_EVERY`] tries a lock,
+//! and is not counted if another thread holds it; the rest cost one atomic add. Counts are flushed to Redis periodically and read
 //! back at start-up to warm the cache with the most-read schemas.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError, TryLockError};
 
 use ovsr_core::SchemaName;
 
 /// One read in this many is counted, with this weight.
-pub const SAMPLE_EVERY: u64 = 8;
+pub const SAMPLE_EVERY: u64 = 32;
 
 /// Sampled read counts since the last flush.
 #[derive(Debug, Default)]
@@ -28,7 +28,13 @@ impl Popularity {
         {
             return;
         }
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        // Counts only order schemas for warming: a sample lost to contention is
+        // cheaper than a reader waiting.
+        let mut counts = match self.counts.try_lock() {
+            Ok(counts) => counts,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
         *counts.entry(schema.to_string()).or_default() += SAMPLE_EVERY;
     }
 

@@ -309,7 +309,7 @@ async fn the_most_read_schemas_are_warmed_at_start_up() {
     let first = start(&CacheMetrics::unregistered()).await.unwrap();
     let schema = unique_schema("popular");
     first.register(new_version(&schema, "{}")).await.unwrap();
-    for _ in 0..80 {
+    for _ in 0..160 {
         assert_eq!(latest_number(&first, &schema).await, Some(1));
     }
 

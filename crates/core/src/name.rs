@@ -58,7 +58,9 @@ impl SchemaName {
             "" => part.to_owned(),
             prefix => format!("{prefix}.{part}"),
         };
-        let namespace = Namespace::parse(namespace, &field_of("namespace"))?;
+        // Field names are built only on failure: names are checked on every request.
+        let namespace = Namespace::parse(namespace, "namespace")
+            .map_err(|err| InvalidArgument::new(field_of("namespace"), err.reason))?;
         let is_allowed =
             |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.');
         check_segment(name, NAME_MAX, is_allowed, NAME_RULES)

@@ -82,18 +82,25 @@ pub(super) fn target(
     use pb::schema_selector::Target as Selected;
     match selector.and_then(|s| s.target) {
         None => Err(ApiError::invalid(field, "set version_ref or digest")),
+        // Field names are built only on failure: this runs for every request.
         Some(Selected::VersionRef(reference)) => {
-            let prefix = format!("{field}.version_ref");
-            let schema = SchemaName::new(&reference.namespace, &reference.name, &prefix)?;
+            let schema =
+                SchemaName::new(&reference.namespace, &reference.name, "").map_err(|mut err| {
+                    err.field = format!("{field}.version_ref.{}", err.field);
+                    err
+                })?;
             Ok(Target::Version(
                 schema,
                 selector_from_number(reference.version),
             ))
         }
-        Some(Selected::Digest(digest)) => Ok(Target::Digest(Digest::parse(
-            &digest,
-            &format!("{field}.digest"),
-        )?)),
+        Some(Selected::Digest(digest)) => {
+            let digest = Digest::parse(&digest, "digest").map_err(|mut err| {
+                err.field = format!("{field}.digest");
+                err
+            })?;
+            Ok(Target::Digest(digest))
+        }
     }
 }
 
