@@ -64,3 +64,42 @@ impl SearchDocument {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn from_schema_reads_what_the_document_declares() {
+        let body = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://example.test/order.json",
+            "title": "Order",
+            "description": "A purchase",
+            "properties": {"lineItems": {"items": {"properties": {"sku": {}}}}},
+        });
+        let schema = SchemaName::parse("acme/order", "schema").unwrap();
+        let digest = Digest::of_canonical(b"{}");
+        let doc = SearchDocument::from_schema(schema, Version::FIRST, digest, &body);
+        assert_eq!(
+            (doc.title.as_str(), doc.description.as_str()),
+            ("Order", "A purchase")
+        );
+        assert_eq!(doc.id.as_deref(), Some("https://example.test/order.json"));
+        let dialect = "https://json-schema.org/draft/2020-12/schema";
+        assert_eq!(doc.dialect.as_deref(), Some(dialect));
+        assert_eq!(doc.properties, ["lineItems", "sku"]);
+        assert_eq!(doc.state, VersionState::Active);
+    }
+
+    #[test]
+    fn from_schema_leaves_absent_fields_empty() {
+        let schema = SchemaName::parse("acme/bare", "schema").unwrap();
+        let digest = Digest::of_canonical(b"true");
+        let doc = SearchDocument::from_schema(schema, Version::FIRST, digest, &json!(true));
+        assert!(doc.title.is_empty() && doc.description.is_empty());
+        assert!(doc.id.is_none() && doc.dialect.is_none() && doc.properties.is_empty());
+    }
+}

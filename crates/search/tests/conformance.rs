@@ -56,5 +56,6 @@ conformance!(
         checkpoint_persists_across_reopening,
         clear_removes_everything_and_resets_the_checkpoint,
         an_empty_query_lists_every_schema_most_read_first,
+        concurrent_writes_and_searches_lose_nothing,
     ]
 );

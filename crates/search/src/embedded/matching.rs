@@ -13,6 +13,9 @@
 //!    prefix of a name outranks an exact property name. BM25 adds a bounded share on top,
 //!    to prefer rare words and short fields among equal matches.
 
+// TODO: no proximity ranking: words adjacent in a title score as if far apart; ranking
+// by it needs positions indexed and phrase-scored clauses per field.
+
 use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery,

@@ -460,3 +460,26 @@ pub async fn an_empty_query_lists_every_schema_most_read_first(index: Index, _: 
     assert_eq!(names(&page), ["often", "rarely", "never"]);
     assert!(page.hits.iter().all(|hit| hit.highlights.is_empty()));
 }
+
+pub async fn concurrent_writes_and_searches_lose_nothing(index: Index, _: Reopen) {
+    let ns = unique_namespace("concurrent");
+    let mut tasks = Vec::new();
+    for writer in 0..6 {
+        let index = Arc::clone(&index);
+        let ns = ns.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..5 {
+                let doc = document(&ns, &format!("order-{writer}-{i}"), "Order", "");
+                index.upsert(vec![doc]).await.unwrap();
+                let page = index.search(&within("order", &[&ns])).await.unwrap();
+                assert!(!page.hits.is_empty());
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+
+    let page = search(&index, &within("order", &[&ns])).await;
+    assert_eq!(page.estimated_total_hits, 30);
+}
