@@ -23,6 +23,18 @@ use crate::corpus::{Case, Document};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Logs as `ovsr serve` does by default: warnings and errors to stderr, and every
+/// span and event below `info` disabled where it is declared. Without a subscriber
+/// tracing falls back to the `log` facade on every span, which the shipped binary
+/// never pays for.
+pub fn log_like_the_server() {
+    let filter = tracing_subscriber::EnvFilter::new("warn");
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// Schemas at most this large count as small.
 const SMALL_SCHEMA_BYTES: usize = 32 * 1024;
 /// Documents at most this large count as small.

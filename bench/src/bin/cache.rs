@@ -113,6 +113,7 @@ struct Measured {
 }
 
 fn main() -> Result<()> {
+    ovsr_bench::log_like_the_server();
     let options = Options::parse();
     if options.concurrency == 0 || options.rounds == 0 || options.round_ms == 0 {
         bail!("--concurrency, --rounds and --round-ms must be at least 1");

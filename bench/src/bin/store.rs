@@ -68,6 +68,7 @@ struct Options {
 }
 
 fn main() -> Result<()> {
+    ovsr_bench::log_like_the_server();
     let options = Options::parse();
     if !(1..=MAX_VERSIONS).contains(&options.versions) {
         bail!("--versions must be between 1 and {MAX_VERSIONS}");

@@ -83,6 +83,7 @@ struct Summary {
 }
 
 fn main() -> Result<()> {
+    ovsr_bench::log_like_the_server();
     let (rounds, round) = parse_args()?;
     let bench_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let results = bench_dir.join("results");

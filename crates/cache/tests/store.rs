@@ -152,7 +152,13 @@ async fn hot_reads_are_answered_without_the_store() {
     // Publishing wrote the version through; only latest and the digest's owner
     // were read from the store, once each.
     assert_eq!(fixture.counted.reads() - before, 2);
-    assert!(metrics.memory_hits.get() >= 40);
+    // Nine latest reads at two lookups (the first went to the store), ten pinned at
+    // one, and the second digest read at two.
+    assert!(
+        metrics.memory_hits.get() >= 30,
+        "{} memory hits",
+        metrics.memory_hits.get()
+    );
 }
 
 async fn reads_follow_every_write_at_once(redis: bool) {

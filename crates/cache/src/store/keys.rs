@@ -100,7 +100,9 @@ fn name_bytes(schema: &SchemaName) -> usize {
     schema.namespace().as_str().len() + schema.name().len()
 }
 
-/// What a version record holds beside its (separately cached) content.
+/// What a version record holds, its content included when it carries it (the
+/// content is shared with the content cache, so this counts it twice, erring on
+/// the side of the bound).
 fn version_bytes(version: &StoredVersion) -> usize {
     let strings = version.title.as_ref().map_or(0, String::len)
         + version.description.as_ref().map_or(0, String::len)
@@ -112,5 +114,6 @@ fn version_bytes(version: &StoredVersion) -> usize {
             .keys()
             .map(|url| url.len() + 64)
             .sum::<usize>();
-    std::mem::size_of::<StoredVersion>() + name_bytes(&version.schema) + strings
+    let content = version.content.as_ref().map_or(0, |content| content.len());
+    std::mem::size_of::<StoredVersion>() + name_bytes(&version.schema) + strings + content
 }

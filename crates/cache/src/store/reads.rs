@@ -132,10 +132,18 @@ impl Shared {
         schema: &SchemaName,
         selector: VersionSelector,
     ) -> Result<Option<StoredVersion>, StoreError> {
+        // Records filled in process carry their content: one lookup, not two.
+        if record.content.is_some() {
+            return Ok(Some(StoredVersion::clone(&record)));
+        }
         match self.cached_content(&record.digest).await {
             Some(content) => {
                 let mut version = StoredVersion::clone(&record);
                 version.content = Some(content);
+                // From Redis the record came alone; keep it whole from now on.
+                let key = PointerKey::Version(schema.clone(), version.version);
+                let whole = Pointer::Version(Some(Arc::new(version.clone())));
+                self.pointers.insert(key, whole, self.pointer_ttl()).await;
                 Ok(Some(version))
             }
             None => self.load_version(schema, selector, true).await,
@@ -283,14 +291,12 @@ impl Shared {
             let bytes = bytes::Bytes::copy_from_slice(content.as_bytes());
             self.set_shared(&key, bytes, ttl).await;
         }
-        let record = StoredVersion {
-            content: None,
-            ..version.clone()
-        };
-        let redis_key = version_key(&record.schema, record.version);
-        let encoded = codec::encode_version(&record);
-        let key = PointerKey::Version(record.schema.clone(), record.version);
-        let value = Pointer::Version(Some(Arc::new(record)));
+        // Redis keeps the record and the content apart (content is shared by every
+        // version holding it); in process the record keeps its content beside it.
+        let redis_key = version_key(&version.schema, version.version);
+        let encoded = codec::encode_version(version);
+        let key = PointerKey::Version(version.schema.clone(), version.version);
+        let value = Pointer::Version(Some(Arc::new(version.clone())));
         self.pointers.insert(key, value, self.pointer_ttl()).await;
         self.set_shared(&redis_key, encoded, self.config.shared_pointer_ttl)
             .await;
