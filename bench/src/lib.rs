@@ -35,6 +35,19 @@ pub fn log_like_the_server() {
         .try_init();
 }
 
+/// Accepted connections with TCP_NODELAY, as `ovsr serve` sets it, so a baseline
+/// server is not held back by Nagle's algorithm where the server under test is not.
+pub fn accept_without_nagle(
+    listener: tokio::net::TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt as _;
+    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
+}
+
 /// Schemas at most this large count as small.
 const SMALL_SCHEMA_BYTES: usize = 32 * 1024;
 /// Documents at most this large count as small.

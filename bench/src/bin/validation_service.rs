@@ -38,7 +38,6 @@ use ovsr_proto::v1::{
 use ovsr_validate::{CompiledSchema, Engine, OutputFormat as Format};
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -278,7 +277,7 @@ impl ValidationService for NoopValidation {
 async fn start_noop() -> Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let incoming = TcpListenerStream::new(listener);
+    let incoming = ovsr_bench::accept_without_nagle(listener);
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(ValidationServiceServer::new(NoopValidation))

@@ -16,7 +16,6 @@ use ovsr_proto::v1::{
     ListSchemasRequest, ListSchemasResponse, ListVersionsRequest, ListVersionsResponse,
     RegisterSchemaRequest, RegisterSchemaResponse, WatchSchemasRequest, WatchSchemasResponse,
 };
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
 use super::listen_on_loopback;
@@ -44,7 +43,7 @@ impl NoopSchemaService {
 pub async fn start(service: NoopSchemaService) -> Result<SocketAddr> {
     let listener = listen_on_loopback()?;
     let addr = listener.local_addr()?;
-    let incoming = TcpListenerStream::new(listener);
+    let incoming = crate::accept_without_nagle(listener);
     let server = tonic::transport::Server::builder()
         .add_service(SchemaServiceServer::new(service))
         .serve_with_incoming(incoming);
