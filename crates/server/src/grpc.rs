@@ -16,7 +16,7 @@ use http::HeaderValue;
 /// own convention, and what clients retry logic expects, is RESOURCE_EXHAUSTED. The
 /// refusal comes before any handler runs, so it is a trailers-only response whose
 /// status sits in the headers.
-pub async fn oversized_message_is_resource_exhausted(mut response: Response) -> Response {
+pub fn oversized_message_is_resource_exhausted(mut response: Response) -> Response {
     const OUT_OF_RANGE: &str = "11";
     const RESOURCE_EXHAUSTED: HeaderValue = HeaderValue::from_static("8");
     let headers = response.headers_mut();

@@ -201,9 +201,10 @@ fn grpc_routes(
         .add_service(SearchServiceServer::new(SearchApi))
         .add_service(AuthServiceServer::new(AuthApi));
     let router = routes.prepare().into_axum_router();
-    Ok(router.layer(axum::middleware::map_response(
-        grpc::oversized_message_is_resource_exhausted,
-    )))
+    // A plain function of the response: no future to box on every call.
+    let oversized =
+        tower::util::MapResponseLayer::new(grpc::oversized_message_is_resource_exhausted);
+    Ok(router.layer(oversized))
 }
 
 /// The decoding limit of a service whose single items may be `item_bytes` long:
