@@ -36,10 +36,10 @@ use self::jsonschema::JsonSchemaValidator;
 ///   every document of the schemas they compile as the corpus expects.
 /// - Speed on one core, release build, boon and jsonschema interleaved over 5 rounds
 ///   (`cargo run --release -p ovsr-bench --bin engines`; tables in
-///   `bench/results/engines-baseline.md`): jsonschema validates 2.8x as many documents
-///   per second as boon on small documents, 3.7x on large documents and 4.2x on large
-///   schemas ("flag" output; 2.2x to 5.1x over three runs), compiles in a third to
-///   two thirds of boon's time, and runs 1.8x to 5.0x ajv 8's documents per second.
+///   `bench/results/engines-baseline.md`): jsonschema validates 3.0x as many documents
+///   per second as boon on small documents, 3.5x on large documents and 4.5x on large
+///   schemas ("flag" output; 2.2x to 5.1x over four runs), compiles in a quarter to
+///   three fifths of boon's time, and runs 1.8x to 6.2x ajv 8's documents per second.
 ///
 /// boon stays selectable (`"boon"`) as a second implementation to compare against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
