@@ -324,11 +324,19 @@ async fn metric(server: &TestServer, series: &str) -> u64 {
 async fn metrics_report_hits_and_misses_per_layer() {
     let server = TestServer::start().await.unwrap();
     server.publish("customer", CUSTOMER).await.unwrap();
+    server.fetch("customer", 1).await.unwrap();
+    let hits_series = r#"ovsr_cache_hits_total{layer="memory"}"#;
+    let misses_series = r#"ovsr_cache_misses_total{layer="memory"}"#;
+    let (hits, misses) = (
+        metric(&server, hits_series).await,
+        metric(&server, misses_series).await,
+    );
     for _ in 0..5 {
         server.fetch("customer", 1).await.unwrap();
     }
-    let hits = metric(&server, r#"ovsr_cache_hits_total{layer="memory"}"#).await;
-    assert!(hits >= 10, "{hits} memory hits after five pinned reads");
+    // A pinned version in memory is one lookup: five hits, no miss.
+    assert_eq!(metric(&server, hits_series).await, hits + 5);
+    assert_eq!(metric(&server, misses_series).await, misses);
     let response = server.http_get("/metrics").await.unwrap();
     let text = response.text().await.unwrap();
     for series in [
