@@ -164,6 +164,11 @@ pub struct ServeConfig {
     #[arg(long, env = "OVSR_CACHE_WARM_SCHEMAS", default_value_t = 100)]
     pub cache_warm_schemas: usize,
 
+    /// Most searches running at once; more are refused with RESOURCE_EXHAUSTED
+    /// rather than queued. Defaults to twice the number of cores.
+    #[arg(long, env = "OVSR_MAX_CONCURRENT_SEARCHES")]
+    pub max_concurrent_searches: Option<usize>,
+
     /// How long shutdown waits for in-flight requests before closing connections.
     #[arg(
         long,
@@ -175,6 +180,12 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// The bound on concurrent searches: as configured, else twice the cores.
+    pub fn search_concurrency(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        self.max_concurrent_searches.unwrap_or(2 * cores).max(1)
+    }
+
     /// The defaults, with the store in `data_dir`.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -200,6 +211,7 @@ impl ServeConfig {
             cache_degraded_ttl: Duration::from_secs(2),
             cache_negative_ttl: Duration::from_secs(5),
             cache_warm_schemas: 100,
+            max_concurrent_searches: None,
             shutdown_grace: Duration::from_secs(10),
         }
     }

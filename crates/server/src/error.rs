@@ -7,6 +7,7 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use ovsr_core::InvalidArgument;
+use ovsr_search::SearchError;
 use ovsr_store::StoreError;
 use ovsr_validate::SchemaError;
 use tonic::{Code, Status};
@@ -130,6 +131,19 @@ impl From<StoreError> for ApiError {
                 Self::Unavailable(format!("the schema store is unavailable: {reason}"))
             }
             StoreError::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+impl From<SearchError> for ApiError {
+    fn from(err: SearchError) -> Self {
+        match err {
+            SearchError::InvalidQuery { field, reason } => Self::invalid(&field, reason),
+            SearchError::Overloaded(reason) => Self::ResourceExhausted(reason),
+            SearchError::Unavailable(reason) => {
+                Self::Unavailable(format!("the search index is unavailable: {reason}"))
+            }
+            SearchError::Internal(detail) => Self::Internal(detail),
         }
     }
 }

@@ -2,11 +2,13 @@
 
 mod convert;
 mod schema;
+mod search;
 mod unimplemented;
 mod validation;
 
 pub use schema::SchemaApi;
-pub use unimplemented::{AuthApi, SearchApi};
+pub use search::SearchApi;
+pub use unimplemented::AuthApi;
 pub use validation::{CallerRateLimiter, ValidationApi};
 
 use axum::response::Response;

@@ -9,6 +9,7 @@ mod grpc;
 mod http;
 pub mod import;
 mod registry;
+pub mod search;
 mod storage;
 
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use ovsr_proto::v1::auth_service_server::AuthServiceServer;
 use ovsr_proto::v1::schema_service_server::SchemaServiceServer;
 use ovsr_proto::v1::search_service_server::SearchServiceServer;
 use ovsr_proto::v1::validation_service_server::ValidationServiceServer;
+use ovsr_search::SearchIndex;
 use ovsr_validate::ValidatorCache;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -41,6 +43,7 @@ pub use config::{
 
 use grpc::{AuthApi, CallerRateLimiter, SchemaApi, SearchApi, ValidationApi};
 use registry::{Limits, Registry};
+use search::{Indexer, SearchMetrics, Searcher};
 
 /// Room for a message's other fields beside its largest item.
 const MESSAGE_OVERHEAD_BYTES: usize = 64 << 10;
@@ -53,6 +56,7 @@ pub struct RunningServer {
     health: HealthReporter,
     cancel: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
+    indexer: JoinHandle<()>,
     grace: Duration,
 }
 
@@ -72,6 +76,7 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
         max_document_bytes = config.max_document_bytes,
         validator_cache_bytes = config.validator_cache_bytes,
         validation_engine = config.validation_engine.as_str(),
+        max_concurrent_searches = config.search_concurrency(),
         shutdown_grace = ?config.shutdown_grace,
         "configuration"
     );
@@ -80,12 +85,16 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
     let mut metrics = prometheus_client::registry::Registry::default();
     let cache_metrics = CacheMetrics::register(&mut metrics);
     let store = storage::open_cached(&config, cache_metrics, cancel.clone()).await?;
+    let index: Arc<dyn SearchIndex> = Arc::new(search::open_index(&config.data_dir).await?);
+    let search_metrics = SearchMetrics::register(&mut metrics);
+    let concurrency = config.search_concurrency();
+    let searcher = Searcher::new(Arc::clone(&index), concurrency, search_metrics.clone());
     let limits = Limits {
         max_schema_bytes: config.max_schema_bytes,
         max_document_bytes: config.max_document_bytes,
     };
     let registry = Registry::new(
-        store,
+        Arc::clone(&store),
         ValidatorCache::new(config.validator_cache_bytes),
         RegistryUrls::new(&public_url),
         limits,
@@ -95,13 +104,23 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
     let (health, health_service) = tonic_health::server::health_reporter();
     let limiter = CallerRateLimiter::new(config.validation_rate_per_caller);
     let routes = tonic::service::Routes::new(health_service);
-    let grpc = grpc_routes(routes, &registry, &limiter, &config)?;
+    let grpc = grpc_routes(routes, &registry, &limiter, &searcher, &config)?;
     health.set_serving::<SchemaServiceServer<SchemaApi>>().await;
     health
         .set_serving::<ValidationServiceServer<ValidationApi>>()
         .await;
+    health.set_serving::<SearchServiceServer<SearchApi>>().await;
+
+    let indexer = Indexer {
+        store,
+        index,
+        searcher,
+        metrics: search_metrics,
+        wake: registry.writes(),
+    };
     let app = build_stack(grpc, http::routes(registry, Arc::new(metrics)));
 
+    let indexer = tokio::spawn(indexer.run(cancel.clone()));
     tokio::spawn(forget_idle_callers(limiter, cancel.clone()));
     // Connection info lets handlers see the caller's address, for per-caller limits.
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -122,8 +141,17 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
         health,
         cancel,
         task,
+        indexer,
         grace: config.shutdown_grace,
     })
+}
+
+/// Rebuilds the search index in the data directory from the configured store, for
+/// `ovsr reindex`. Fails when a server holds the index.
+pub async fn reindex(config: &ServeConfig) -> anyhow::Result<search::ReindexSummary> {
+    let store = storage::open(config).await?;
+    let index = search::open_index(&config.data_dir).await?;
+    search::reindex(store.as_ref(), &index).await
 }
 
 impl RunningServer {
@@ -150,6 +178,9 @@ impl RunningServer {
         self.health
             .set_not_serving::<ValidationServiceServer<ValidationApi>>()
             .await;
+        self.health
+            .set_not_serving::<SearchServiceServer<SearchApi>>()
+            .await;
         info!(grace = ?self.grace, "shutting down");
         self.cancel.cancel();
 
@@ -160,17 +191,27 @@ impl RunningServer {
                 self.task.abort();
             }
         }
+        // The indexer holds the index, and with it the directory's lock, until it
+        // returns; a round in flight finishes first.
+        if tokio::time::timeout(self.grace, &mut self.indexer)
+            .await
+            .is_err()
+        {
+            warn!(grace = ?self.grace, "search indexer still running after the grace period");
+            self.indexer.abort();
+        }
         info!("stopped");
         Ok(())
     }
 }
 
-/// Adds the API, reflection and the unimplemented placeholders to `routes` (which
+/// Adds the API, reflection and the unimplemented placeholder to `routes` (which
 /// already holds health).
 fn grpc_routes(
     routes: tonic::service::Routes,
     registry: &Registry,
     limiter: &CallerRateLimiter,
+    searcher: &Searcher,
     config: &ServeConfig,
 ) -> anyhow::Result<axum::Router> {
     let reflection_v1 = reflection().build_v1()?;
@@ -198,7 +239,7 @@ fn grpc_routes(
         .add_service(reflection_v1alpha)
         .add_service(schemas)
         .add_service(validation)
-        .add_service(SearchServiceServer::new(SearchApi))
+        .add_service(SearchServiceServer::new(SearchApi::new(searcher.clone())))
         .add_service(AuthServiceServer::new(AuthApi));
     let router = routes.prepare().into_axum_router();
     // A plain function of the response: no future to box on every call.

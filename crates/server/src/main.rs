@@ -29,6 +29,11 @@ enum Command {
     Serve(Box<ServeCommand>),
     /// Loads a folder of schema documents into a running registry.
     Import(ImportConfig),
+    /// Rebuilds the search index in the data directory from the store.
+    ///
+    /// Run it while no server uses the data directory: a running server holds the
+    /// index's lock, and the command then stops with an error saying so.
+    Reindex(Box<ReindexCommand>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -45,13 +50,41 @@ struct ServeCommand {
     config: ServeConfig,
 }
 
+#[derive(Debug, clap::Args)]
+struct ReindexCommand {
+    /// Log filter, in tracing's EnvFilter syntax.
+    #[arg(long, env = "RUST_LOG", default_value = "warn")]
+    log: String,
+
+    /// The store and data directory, given as to `ovsr serve`.
+    #[command(flatten)]
+    config: ServeConfig,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(serve) => run_serve(*serve).await,
         Command::Import(import) => run_import(import).await,
+        Command::Reindex(reindex) => run_reindex(*reindex).await,
     }
+}
+
+async fn run_reindex(command: ReindexCommand) -> anyhow::Result<()> {
+    init_logs(&command.log)?;
+    let summary = ovsr_server::reindex(&command.config).await?;
+    print!("{summary}");
+    Ok(())
+}
+
+fn init_logs(filter: &str) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(filter).context("parsing --log")?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
 }
 
 /// Prints the summary; fails (exit status 1) when any file was refused.
@@ -69,11 +102,7 @@ async fn run_import(config: ImportConfig) -> anyhow::Result<()> {
 }
 
 async fn run_serve(command: ServeCommand) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&command.log).context("parsing --log")?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs(&command.log)?;
     info!(version = env!("CARGO_PKG_VERSION"), listen = %command.listen, "starting ovsr");
 
     let listener = TcpListener::bind(command.listen)

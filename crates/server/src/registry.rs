@@ -12,6 +12,7 @@ use ovsr_validate::{
     CompileOptions, CompiledSchema, Dialect, Engine, ValidatorCache, ValidatorKey,
 };
 use serde_json::Value;
+use tokio::sync::Notify;
 
 use crate::error::ApiError;
 use resolver::StoreResolver;
@@ -47,6 +48,8 @@ pub struct Registry {
     urls: RegistryUrls,
     limits: Limits,
     engine: Engine,
+    /// Pinged after every write, so the search indexer picks changes up at once.
+    writes: Arc<Notify>,
 }
 
 impl Registry {
@@ -64,6 +67,7 @@ impl Registry {
             urls,
             limits,
             engine,
+            writes: Arc::new(Notify::new()),
         }
     }
 
@@ -78,6 +82,16 @@ impl Registry {
     /// The store, for operations that need nothing more.
     pub fn store(&self) -> &dyn SchemaStore {
         self.store.as_ref()
+    }
+
+    /// Pinged after every write the registry makes.
+    pub fn writes(&self) -> Arc<Notify> {
+        Arc::clone(&self.writes)
+    }
+
+    /// Records that a write happened; wakes whoever waits on [`Registry::writes`].
+    pub fn wrote(&self) {
+        self.writes.notify_one();
     }
 
     /// The registry's public URLs.

@@ -26,6 +26,8 @@ mod listing;
 mod references;
 #[path = "end_to_end/schemas.rs"]
 mod schemas;
+#[path = "end_to_end/search.rs"]
+mod search;
 #[path = "end_to_end/service.rs"]
 mod service;
 #[path = "end_to_end/streaming.rs"]

@@ -152,7 +152,7 @@ pub(super) fn page_size(raw: i32) -> Result<usize, ApiError> {
     }
 }
 
-fn timestamp(ms: i64) -> Timestamp {
+pub(super) fn timestamp(ms: i64) -> Timestamp {
     Timestamp {
         seconds: ms.div_euclid(1000),
         nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,

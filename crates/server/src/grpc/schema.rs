@@ -233,6 +233,7 @@ impl SchemaService for SchemaApi {
             .deprecate(&schema, version)
             .await
             .map_err(ApiError::from)?;
+        self.registry.wrote();
         let message = version_message(deprecated, self.registry.urls(), Content::Omit);
         Ok(Response::new(pb::DeprecateVersionResponse {
             schema_version: Some(message),
@@ -256,6 +257,7 @@ impl SchemaService for SchemaApi {
             .delete(&schema, version)
             .await
             .map_err(ApiError::from)?;
+        self.registry.wrote();
         Ok(Response::new(pb::DeleteSchemaResponse {
             deleted_versions: deleted.into_iter().map(Version::get).collect(),
         }))

@@ -4,24 +4,7 @@
 
 use ovsr_proto::v1 as pb;
 use ovsr_proto::v1::auth_service_server::AuthService;
-use ovsr_proto::v1::search_service_server::SearchService;
 use tonic::{Request, Response, Status};
-
-/// `SearchService`, until full-text search lands.
-#[derive(Debug, Clone, Default)]
-pub struct SearchApi;
-
-#[tonic::async_trait]
-impl SearchService for SearchApi {
-    async fn search(
-        &self,
-        _request: Request<pb::SearchRequest>,
-    ) -> Result<Response<pb::SearchResponse>, Status> {
-        Err(Status::unimplemented(
-            "full-text search (SearchService) is not available yet; use ListSchemas",
-        ))
-    }
-}
 
 /// `AuthService`, until API keys land.
 #[derive(Debug, Clone, Default)]

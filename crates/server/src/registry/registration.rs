@@ -46,6 +46,7 @@ impl Registry {
     pub async fn register(&self, registration: Registration) -> Result<Registered, ApiError> {
         let prepared = self.prepare(registration, &[]).await?;
         let registered = self.store.register(prepared.new).await?;
+        self.wrote();
         debug!(
             schema = %registered.version.schema,
             version = %registered.version.version,
@@ -95,6 +96,7 @@ impl Registry {
             .into_iter()
             .map(|result| Some(result.map_err(ApiError::from)))
             .collect();
+        self.wrote();
         let results = slots
             .into_iter()
             .map(|slot| match slot {

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use ovsr_core::CanonicalDocument;
 use ovsr_proto::v1::schema_selector::Target;
 use ovsr_proto::v1::schema_service_client::SchemaServiceClient;
+use ovsr_proto::v1::search_service_client::SearchServiceClient;
 use ovsr_proto::v1::validation_service_client::ValidationServiceClient;
 use ovsr_proto::v1::{
     DeleteSchemaRequest, DeprecateVersionRequest, GetSchemaRequest, GetSchemaResponse,
@@ -61,7 +62,15 @@ impl TestServer {
 
     /// Starts a server after `configure` has adjusted the default configuration.
     pub async fn start_with(configure: impl FnOnce(&mut ServeConfig)) -> anyhow::Result<Self> {
-        let data_dir = tempfile::tempdir()?;
+        Self::start_over(tempfile::tempdir()?, configure).await
+    }
+
+    /// Starts a server over an existing data directory, such as one a stopped server
+    /// handed back from [`TestServer::stop_keeping_data`].
+    pub async fn start_over(
+        data_dir: TempDir,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> anyhow::Result<Self> {
         let mut config = ServeConfig::new(data_dir.path());
         configure(&mut config);
 
@@ -89,8 +98,26 @@ impl TestServer {
         server.shutdown().await
     }
 
+    /// Stops the server and hands back its data directory, to start another over it.
+    pub async fn stop_keeping_data(self) -> anyhow::Result<TempDir> {
+        let Self {
+            server, _data_dir, ..
+        } = self;
+        server.shutdown().await?;
+        Ok(_data_dir)
+    }
+
     pub fn schemas(&self) -> SchemaServiceClient<Channel> {
         SchemaServiceClient::new(self.channel.clone())
+    }
+
+    /// The directory the server keeps its store and index in.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
+    pub fn search(&self) -> SearchServiceClient<Channel> {
+        SearchServiceClient::new(self.channel.clone())
     }
 
     pub fn validation(&self) -> ValidationServiceClient<Channel> {

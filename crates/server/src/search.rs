@@ -1,0 +1,219 @@
+//! Search in `ovsr serve`: the embedded index in the data directory, the indexer that
+//! feeds it from the store's outbox, and the [`Searcher`] the gRPC service asks.
+//!
+//! The embedded index is private to one process. The outbox is a shared queue, so
+//! several servers over one PostgreSQL would each index only part of the changes;
+//! such deployments need a shared search backend.
+
+mod indexer;
+mod reindex;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use moka::future::Cache;
+use ovsr_core::{SchemaName, Version, VersionSelector};
+use ovsr_search::{
+    EmbeddedIndex, SearchDocument, SearchError, SearchIndex, SearchPage, SearchQuery,
+};
+use ovsr_store::{SchemaStore, StoreError, StoredVersion};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry as MetricsRegistry;
+use tokio::sync::Semaphore;
+use tracing::info;
+
+pub use indexer::Indexer;
+pub use reindex::{ReindexSummary, reindex};
+
+/// The index's directory inside the data directory.
+const INDEX_DIR: &str = "search";
+
+/// Search pages kept in process; a page is a few kilobytes at most.
+const CACHED_PAGES: u64 = 4096;
+
+/// Opens (creating when absent) the embedded index in `data_dir`.
+pub async fn open_index(data_dir: &Path) -> anyhow::Result<EmbeddedIndex> {
+    let path = index_path(data_dir);
+    let index = EmbeddedIndex::open(&path).map_err(|err| match err {
+        SearchError::Unavailable(reason) => anyhow::anyhow!(
+            "the search index in {} is unavailable ({reason}); \
+             is another ovsr process using this data directory?",
+            path.display()
+        ),
+        other => anyhow::Error::new(other),
+    })?;
+    index
+        .apply_settings()
+        .await
+        .context("applying the search index settings")?;
+    let stats = index.stats().await.context("reading the search index")?;
+    info!(
+        path = %path.display(),
+        documents = stats.documents,
+        checkpoint = stats.checkpoint,
+        "search: embedded index"
+    );
+    Ok(index)
+}
+
+fn index_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(INDEX_DIR)
+}
+
+/// What search reports on `/metrics`.
+#[derive(Debug, Clone)]
+pub struct SearchMetrics {
+    /// Seconds the oldest change not yet indexed has waited; 0 when caught up.
+    pub indexing_lag: Gauge<f64, AtomicU64>,
+    /// Documents written to the index.
+    pub documents_indexed: Counter,
+    /// Seconds per search request, cache hits included.
+    pub latency: Histogram,
+}
+
+impl SearchMetrics {
+    /// Metrics registered in `registry` under the `ovsr_search_` prefix.
+    pub fn register(registry: &mut MetricsRegistry) -> Self {
+        // 100 µs to about 1.6 s: cached pages through cold, broad queries.
+        let metrics = Self {
+            indexing_lag: Gauge::default(),
+            documents_indexed: Counter::default(),
+            latency: Histogram::new(exponential_buckets(100e-6, 2.0, 15)),
+        };
+        let registry = registry.sub_registry_with_prefix("ovsr_search");
+        registry.register(
+            "indexing_lag_seconds",
+            "Age of the oldest change not yet indexed",
+            metrics.indexing_lag.clone(),
+        );
+        registry.register(
+            "documents_indexed",
+            "Documents written to the search index",
+            metrics.documents_indexed.clone(),
+        );
+        registry.register(
+            "latency_seconds",
+            "Seconds per search request",
+            metrics.latency.clone(),
+        );
+        metrics
+    }
+}
+
+/// Runs searches over the index: bounded in flight, answered from a cache of pages
+/// that is dropped whenever the index changes.
+#[derive(Debug, Clone)]
+pub struct Searcher {
+    index: Arc<dyn SearchIndex>,
+    permits: Arc<Semaphore>,
+    pages: Cache<String, Arc<SearchPage>>,
+    /// Bumped after every index write; cache keys carry it, so a page computed
+    /// before a write is never served after it.
+    generation: Arc<AtomicU64>,
+    metrics: SearchMetrics,
+}
+
+impl Searcher {
+    /// A searcher that runs at most `max_in_flight` index searches at once.
+    pub fn new(index: Arc<dyn SearchIndex>, max_in_flight: usize, metrics: SearchMetrics) -> Self {
+        Self {
+            index,
+            permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            pages: Cache::new(CACHED_PAGES),
+            generation: Arc::new(AtomicU64::new(0)),
+            metrics,
+        }
+    }
+
+    /// One page of hits. Refuses with `Overloaded` at once, without queueing, when
+    /// the in-flight bound is reached.
+    pub async fn search(&self, query: &SearchQuery) -> Result<Arc<SearchPage>, SearchError> {
+        let started = Instant::now();
+        let result = self.search_uncounted(query).await;
+        self.metrics
+            .latency
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn search_uncounted(&self, query: &SearchQuery) -> Result<Arc<SearchPage>, SearchError> {
+        let key = self.cache_key(query);
+        if let Some(page) = self.pages.get(&key).await {
+            return Ok(page);
+        }
+        let Ok(_permit) = self.permits.try_acquire() else {
+            let reason = "too many searches in flight; retry shortly";
+            return Err(SearchError::Overloaded(reason.to_owned()));
+        };
+        let page = Arc::new(self.index.search(query).await?);
+        self.pages.insert(key, Arc::clone(&page)).await;
+        Ok(page)
+    }
+
+    /// Forgets every cached page; the indexer calls it after each write.
+    pub fn index_changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.pages.invalidate_all();
+    }
+
+    fn cache_key(&self, query: &SearchQuery) -> String {
+        let generation = self.generation.load(Ordering::Acquire);
+        let page = (query.page_size, query.cursor.as_deref());
+        format!("{generation}\n{}\n{page:?}", query.fingerprint())
+    }
+}
+
+/// The document a schema should be indexed as: its latest live version (active or
+/// deprecated), or, when every version is deleted, `deleted` (the highest version a
+/// change named) in the deleted state. `None` when the store holds neither.
+pub async fn document_of(
+    store: &dyn SchemaStore,
+    schema: &SchemaName,
+    deleted: Version,
+) -> Result<Option<SearchDocument>, StoreError> {
+    let latest = store
+        .get_version(schema, VersionSelector::Latest, false)
+        .await?;
+    let found = match latest {
+        Some(version) => Some(version),
+        None => {
+            let exact = VersionSelector::Exact(deleted);
+            store.get_version(schema, exact, true).await?
+        }
+    };
+    found.map(|version| document_from(&version)).transpose()
+}
+
+/// Builds the search document of a stored version read with its content.
+fn document_from(version: &StoredVersion) -> Result<SearchDocument, StoreError> {
+    let content = version.content.as_deref().ok_or_else(|| {
+        StoreError::Internal(format!("{} was read without content", version.schema))
+    })?;
+    let value = serde_json::from_str(content).map_err(|err| {
+        let reason = format!("stored content of {} is not JSON: {err}", version.schema);
+        StoreError::Internal(reason)
+    })?;
+    let mut document = SearchDocument::from_schema(
+        version.schema.clone(),
+        version.version,
+        version.digest,
+        &value,
+    );
+    document.tags = version.tags.clone();
+    document.created_at_ms = version.created_at_ms;
+    document.state = version.state;
+    // The stored title and description are the document's own; a schema whose JSON
+    // is not an object has neither.
+    if document.title.is_empty() {
+        document.title = version.title.clone().unwrap_or_default();
+    }
+    if document.description.is_empty() {
+        document.description = version.description.clone().unwrap_or_default();
+    }
+    Ok(document)
+}

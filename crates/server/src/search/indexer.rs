@@ -1,0 +1,153 @@
+//! The indexer: drains the store's outbox into the search index.
+//!
+//! Each round claims a batch of changes, re-reads every schema they touch and
+//! upserts its document, and only then completes the changes and stores the
+//! checkpoint. A crash or a failed write leaves the changes claimed; their lease
+//! runs out and they are handed out again, so no change is lost.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ovsr_core::{SchemaName, Version};
+use ovsr_search::SearchIndex;
+use ovsr_store::{ChangeEvent, ChangeKind, SchemaStore};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::{SearchMetrics, Searcher, document_of};
+
+/// The name the indexer claims outbox changes under.
+const CONSUMER: &str = "search.embedded";
+
+/// Changes claimed per round.
+const BATCH: usize = 100;
+
+/// How long a claim is held before the changes are handed out again.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// How long an idle indexer waits before looking again, unless woken sooner.
+const IDLE_WAIT: Duration = Duration::from_millis(200);
+
+/// The first and the longest pause after a failed round.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Feeds the index from the outbox until cancelled.
+#[derive(Debug)]
+pub struct Indexer {
+    pub store: Arc<dyn SchemaStore>,
+    pub index: Arc<dyn SearchIndex>,
+    pub searcher: Searcher,
+    pub metrics: SearchMetrics,
+    /// Pinged after local writes, so they are indexed without waiting a full
+    /// idle interval.
+    pub wake: Arc<Notify>,
+}
+
+/// What one round found for one schema.
+#[derive(Debug, Clone, Copy)]
+struct Touched {
+    /// The highest version a change named.
+    highest: Version,
+    /// Whether any change deleted a version.
+    deleted: bool,
+}
+
+impl Indexer {
+    /// Runs rounds until `cancel`: at once while changes are pending, after an idle
+    /// wait when none are, after a growing backoff when a round fails.
+    pub async fn run(self, cancel: CancellationToken) {
+        info!(consumer = CONSUMER, batch = BATCH, "search indexer started");
+        let mut backoff = FIRST_BACKOFF;
+        while !cancel.is_cancelled() {
+            self.record_lag().await;
+            match self.index_one_batch().await {
+                Ok(handled) if handled > 0 => backoff = FIRST_BACKOFF,
+                Ok(_) => {
+                    backoff = FIRST_BACKOFF;
+                    tokio::select! {
+                        () = cancel.cancelled() => break,
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(IDLE_WAIT) => {}
+                    }
+                }
+                Err(err) => {
+                    warn!(error = %err, retry_in = ?backoff, "indexing failed");
+                    tokio::select! {
+                        () = cancel.cancelled() => break,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        info!("search indexer stopped");
+    }
+
+    /// Indexes one claimed batch; returns how many changes it handled.
+    async fn index_one_batch(&self) -> anyhow::Result<usize> {
+        let changes = self.store.claim_changes(CONSUMER, BATCH, LEASE).await?;
+        let Some(position) = changes.iter().map(|change| change.id.0).max() else {
+            return Ok(0);
+        };
+
+        let mut documents = Vec::new();
+        for (schema, touched) in touched_schemas(&changes) {
+            // A deleted latest version hands "latest" back to a lower one, which an
+            // upsert alone would ignore as a stale replay.
+            if touched.deleted {
+                self.index.remove(&schema).await?;
+            }
+            let store = self.store.as_ref();
+            if let Some(document) = document_of(store, &schema, touched.highest).await? {
+                documents.push(document);
+            }
+        }
+        let written = documents.len() as u64;
+        self.index.upsert(documents).await?;
+        self.searcher.index_changed();
+        self.metrics.documents_indexed.inc_by(written);
+
+        let ids: Vec<_> = changes.iter().map(|change| change.id).collect();
+        self.store.complete_changes(&ids).await?;
+        let position = u64::try_from(position).unwrap_or_default();
+        self.index.set_checkpoint(position).await?;
+        debug!(
+            changes = changes.len(),
+            documents = written,
+            position,
+            "indexed"
+        );
+        Ok(changes.len())
+    }
+
+    /// Publishes the outbox's oldest pending age; a failure to read it is left to
+    /// the next round, which fails visibly if the store is down.
+    async fn record_lag(&self) {
+        if let Ok(age) = self.store.oldest_pending_change_age().await {
+            let seconds = age.unwrap_or_default().as_secs_f64();
+            self.metrics.indexing_lag.set(seconds);
+        }
+    }
+}
+
+/// The schemas a batch touches, each once.
+fn touched_schemas(changes: &[ChangeEvent]) -> BTreeMap<SchemaName, Touched> {
+    let mut touched: BTreeMap<SchemaName, Touched> = BTreeMap::new();
+    for change in changes {
+        let deleted = change.kind == ChangeKind::Deleted;
+        touched
+            .entry(change.schema.clone())
+            .and_modify(|seen| {
+                seen.highest = seen.highest.max(change.version);
+                seen.deleted |= deleted;
+            })
+            .or_insert(Touched {
+                highest: change.version,
+                deleted,
+            });
+    }
+    touched
+}
