@@ -217,3 +217,115 @@ fn document_from(version: &StoredVersion) -> Result<SearchDocument, StoreError> 
     }
     Ok(document)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use async_trait::async_trait;
+    use ovsr_search::IndexStats;
+    use tokio::sync::Notify;
+
+    use super::*;
+
+    /// An index whose searches count themselves and, when gated, wait to be let go.
+    #[derive(Debug, Default)]
+    struct GatedIndex {
+        searches: AtomicUsize,
+        gated: bool,
+        entered: Notify,
+        release: Notify,
+    }
+
+    #[async_trait]
+    impl SearchIndex for GatedIndex {
+        async fn upsert(&self, _: Vec<SearchDocument>) -> Result<(), SearchError> {
+            Ok(())
+        }
+        async fn remove(&self, _: &SchemaName) -> Result<(), SearchError> {
+            Ok(())
+        }
+        async fn search(&self, _: &SearchQuery) -> Result<SearchPage, SearchError> {
+            self.searches.fetch_add(1, Ordering::SeqCst);
+            if self.gated {
+                self.entered.notify_one();
+                self.release.notified().await;
+            }
+            Ok(SearchPage {
+                hits: Vec::new(),
+                next_cursor: None,
+                estimated_total_hits: 0,
+                facets: Vec::new(),
+            })
+        }
+        async fn apply_settings(&self) -> Result<(), SearchError> {
+            Ok(())
+        }
+        async fn checkpoint(&self) -> Result<u64, SearchError> {
+            Ok(0)
+        }
+        async fn set_checkpoint(&self, _: u64) -> Result<(), SearchError> {
+            Ok(())
+        }
+        async fn clear(&self) -> Result<(), SearchError> {
+            Ok(())
+        }
+        async fn stats(&self) -> Result<IndexStats, SearchError> {
+            Ok(IndexStats {
+                documents: 0,
+                checkpoint: 0,
+            })
+        }
+    }
+
+    fn searcher_over(index: &Arc<GatedIndex>, max_in_flight: usize) -> Searcher {
+        let metrics = SearchMetrics::register(&mut MetricsRegistry::default());
+        let index: Arc<dyn SearchIndex> = index.clone();
+        Searcher::new(index, max_in_flight, metrics)
+    }
+
+    #[tokio::test]
+    async fn a_search_over_the_bound_is_refused_at_once() {
+        let index = Arc::new(GatedIndex {
+            gated: true,
+            ..GatedIndex::default()
+        });
+        let searcher = searcher_over(&index, 1);
+        let running = tokio::spawn({
+            let searcher = searcher.clone();
+            async move { searcher.search(&SearchQuery::for_text("first")).await }
+        });
+        index.entered.notified().await;
+
+        let refused = searcher.search(&SearchQuery::for_text("second")).await;
+        assert!(
+            matches!(refused, Err(SearchError::Overloaded(_))),
+            "{refused:?}"
+        );
+
+        index.release.notify_one();
+        assert!(running.await.unwrap().is_ok());
+    }
+
+    #[tokio::test]
+    async fn pages_are_cached_until_the_index_changes() {
+        let index = Arc::new(GatedIndex::default());
+        let searcher = searcher_over(&index, 4);
+        let query = SearchQuery::for_text("order");
+
+        searcher.search(&query).await.unwrap();
+        searcher.search(&query).await.unwrap();
+        assert_eq!(index.searches.load(Ordering::SeqCst), 1);
+
+        let next_page = SearchQuery {
+            page_size: Some(5),
+            ..query.clone()
+        };
+        searcher.search(&next_page).await.unwrap();
+        assert_eq!(index.searches.load(Ordering::SeqCst), 2);
+
+        searcher.index_changed();
+        searcher.search(&query).await.unwrap();
+        assert_eq!(index.searches.load(Ordering::SeqCst), 3);
+    }
+}

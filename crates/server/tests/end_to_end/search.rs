@@ -336,3 +336,27 @@ fn run_reindex(data_dir: &Path) -> std::io::Result<std::process::Output> {
         .env_remove("RUST_LOG")
         .output()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_report_indexing_and_search() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    server.publish("counted-order", ORDER).await?;
+    found(&server, &request_in(&server, "purchase"), "counted-order").await;
+
+    let text = server.http_get("/metrics").await?.text().await?;
+    let value_of = |name: &str| {
+        let line = text
+            .lines()
+            .find(|line| line.starts_with(&format!("{name} ")));
+        line.and_then(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    let indexed = value_of("ovsr_search_documents_indexed_total");
+    assert!(indexed.is_some_and(|n| n >= 1.0), "{indexed:?} in\n{text}");
+    let searches = value_of("ovsr_search_latency_seconds_count");
+    assert!(searches.is_some_and(|n| n >= 1.0), "{searches:?}");
+    assert!(
+        value_of("ovsr_search_indexing_lag_seconds").is_some(),
+        "no lag gauge"
+    );
+    server.shutdown().await
+}
