@@ -1,12 +1,15 @@
 //! Search: what registering, deprecating and deleting do to results, filters, facets,
-//! pages, refusals, and an index that survives restarts and rebuilds.
+//! pages, refusals, an index that survives restarts and rebuilds, and an indexer that
+//! catches up on every change made while it was down.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ovsr_core::{CanonicalDocument, SchemaName};
 use ovsr_proto::v1::{
     RegisterSchemaRequest, SearchHit, SearchRequest, SearchResponse, VersionState,
 };
+use ovsr_store::{NewVersion, SchemaStore as _, SqliteSchemaStore};
 use tonic::Code;
 
 use crate::harness::{TestServer, assert_names_field, expect_status};
@@ -359,4 +362,84 @@ async fn metrics_report_indexing_and_search() -> anyhow::Result<()> {
         "no lag gauge"
     );
     server.shutdown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_while_no_indexer_runs_all_become_searchable_once() -> anyhow::Result<()> {
+    const SCHEMAS: usize = 1000;
+    let server = TestServer::start().await?;
+    let namespace = server.namespace.clone();
+    server.publish("before", ORDER).await?;
+    let data_dir = server.stop_keeping_data().await?;
+
+    // With the server and its indexer stopped, the changes reach the store and its
+    // outbox only; the restarted indexer must drain them all.
+    let store = SqliteSchemaStore::open(data_dir.path().join("ovsr.db")).await?;
+    let batch = (0..SCHEMAS)
+        .map(|i| offline_version(&namespace, i))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for result in store.register_batch(batch).await? {
+        assert!(result?.created);
+    }
+    drop(store);
+
+    let mut restarted = TestServer::start_over(data_dir, |_| {}).await?;
+    restarted.namespace = namespace;
+    let request = SearchRequest {
+        page_size: 100,
+        ..request_in(&restarted, "convergencefield")
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while search(&restarted, request.clone())
+        .await
+        .estimated_total_hits
+        < SCHEMAS as u64
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the outbox did not drain into the index"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut seen = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = search(
+            &restarted,
+            SearchRequest {
+                page_token,
+                ..request.clone()
+            },
+        )
+        .await;
+        seen.extend(page.hits.iter().map(|hit| hit.name.clone()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    let distinct: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(seen.len(), SCHEMAS, "hits over all pages");
+    assert_eq!(distinct.len(), SCHEMAS, "a schema was indexed twice");
+    restarted.shutdown().await
+}
+
+/// A version written straight to the store, as another process would have.
+fn offline_version(namespace: &str, i: usize) -> anyhow::Result<NewVersion> {
+    let content = format!(
+        r#"{{"title": "Offline {i}", "type": "object", "properties": {{"convergencefield": {{}}}}}}"#
+    );
+    let document = CanonicalDocument::from_slice(content.as_bytes(), 1 << 20)?;
+    Ok(NewVersion {
+        schema: SchemaName::new(namespace, &format!("offline-{i}"), "schema")?,
+        content: document.canonical().to_owned(),
+        digest: document.digest(),
+        title: Some(format!("Offline {i}")),
+        description: None,
+        dialect: "https://json-schema.org/draft/2020-12/schema".to_owned(),
+        tags: Vec::new(),
+        aliases: Vec::new(),
+        references: std::collections::BTreeMap::new(),
+    })
 }
