@@ -7,6 +7,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/database.rs"]
+#[allow(dead_code)]
+mod database;
 #[path = "end_to_end/harness.rs"]
 #[allow(dead_code)]
 mod harness;
@@ -18,17 +21,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use database::server_test_database_url;
 use harness::{CUSTOMER, CUSTOMER_V2, TestServer, by_version, get_request, random_namespace};
 use ovsr_proto::v1::RegisterSchemaRequest;
 use ovsr_proto::v1::schema_service_client::SchemaServiceClient;
 use tonic::transport::Channel;
 
-const TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/ovsr_test";
 const TEST_REDIS_URL: &str = "redis://127.0.0.1:6379";
-
-fn test_database_url() -> String {
-    std::env::var("OVSR_TEST_DATABASE_URL").unwrap_or_else(|_| TEST_DATABASE_URL.to_owned())
-}
 
 fn test_redis_url() -> String {
     std::env::var("OVSR_TEST_REDIS_URL").unwrap_or_else(|_| TEST_REDIS_URL.to_owned())
@@ -128,7 +127,7 @@ async fn latest_version(client: &mut SchemaServiceClient<Channel>, ns: &str, nam
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_sharing_postgres_and_redis_agree_on_latest_within_100_ms() {
-    let database = test_database_url();
+    let database = server_test_database_url().await;
     let redis = test_redis_url();
     let args = ["--database-url", &database, "--redis-url", &redis];
     let first = ServerProcess::spawn(&args);

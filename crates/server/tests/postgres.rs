@@ -6,6 +6,8 @@
 
 #[path = "../../store/tests/support/cluster.rs"]
 mod cluster;
+#[path = "support/database.rs"]
+mod database;
 #[path = "end_to_end/harness.rs"]
 #[allow(dead_code)]
 mod harness;
@@ -20,34 +22,11 @@ use tokio::sync::Mutex;
 use tonic::Code;
 
 use cluster::{PrivateCluster, newest_bin_dir};
+use database::{create_database, server_test_database_url};
 
-const TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/ovsr_test";
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Slack for scheduling on a loaded two-core machine.
 const SLACK: Duration = Duration::from_secs(2);
-
-fn test_database_url() -> String {
-    std::env::var("OVSR_TEST_DATABASE_URL").unwrap_or_else(|_| TEST_DATABASE_URL.to_owned())
-}
-
-/// Creates `database` on the server `admin_url` points at, if it is missing.
-async fn create_database(admin_url: &str, database: &str) {
-    let (client, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|err| panic!("PostgreSQL unreachable at {admin_url}: {err}"));
-    tokio::spawn(connection);
-    let exists = client
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&database])
-        .await
-        .unwrap()
-        .is_some();
-    if !exists {
-        // Two tests may race to create it; the loser's error is harmless.
-        let _ = client
-            .batch_execute(&format!("CREATE DATABASE \"{database}\""))
-            .await;
-    }
-}
 
 async fn start_on(url: &str) -> TestServer {
     let url = url.to_owned();
@@ -70,11 +49,7 @@ fn request(namespace: &str, name: &str, content: String) -> RegisterSchemaReques
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_database_serve_the_same_registry() {
-    let url = test_database_url();
-    let admin = url
-        .rsplit_once('/')
-        .map(|(base, _)| format!("{base}/postgres"));
-    create_database(&admin.unwrap(), "ovsr_test").await;
+    let url = server_test_database_url().await;
     let first = start_on(&url).await;
     let mut second = start_on(&url).await;
     second.namespace = first.namespace.clone();
