@@ -187,6 +187,17 @@ fn compile_ms(corpus: &Corpus, plan: &WorkloadPlan, engine: Engine) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
 }
 
+/// The first three fields of `/proc/loadavg`, or "unknown".
+pub fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
+    if fields.is_empty() {
+        "unknown".to_owned()
+    } else {
+        fields.join(" ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

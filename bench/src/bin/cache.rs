@@ -159,7 +159,7 @@ fn run(
     client: &Runtime,
     cleanup: &mut Cleanup,
 ) -> Result<CacheReport> {
-    let load_at_start = load_average();
+    let load_at_start = ovsr_bench::measure::load_average();
     let run_id = run_id();
     let namespace = format!("cache-bench-{run_id}");
     let corpus = Corpus::load(
@@ -239,7 +239,7 @@ fn run(
     Ok(CacheReport {
         command: command_line(options),
         cores: std::thread::available_parallelism().map_or(1, usize::from),
-        load: [load_at_start, load_average()],
+        load: [load_at_start, ovsr_bench::measure::load_average()],
         concurrency: options.concurrency,
         rounds: options.rounds,
         round_ms: options.round_ms,
@@ -468,15 +468,4 @@ fn command_line(options: &Options) -> String {
         command.push_str(" --redis-url <given>");
     }
     command
-}
-
-/// The first three fields of `/proc/loadavg`, or "unknown".
-fn load_average() -> String {
-    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
-    if fields.is_empty() {
-        "unknown".to_owned()
-    } else {
-        fields.join(" ")
-    }
 }

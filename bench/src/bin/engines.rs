@@ -29,7 +29,7 @@ fn main() -> Result<()> {
     let scratch = results.join("scratch");
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {scratch:?}"))?;
     let started = Instant::now();
-    let load_at_start = load_average();
+    let load_at_start = ovsr_bench::measure::load_average();
 
     let corpus = Corpus::load(&schemastore, &scratch.join("generated"))?;
     eprintln!(
@@ -82,7 +82,7 @@ fn main() -> Result<()> {
     let report = Report {
         command: args.command(),
         cores: std::thread::available_parallelism().map_or(1, usize::from),
-        load: [load_at_start, load_average()],
+        load: [load_at_start, ovsr_bench::measure::load_average()],
         rounds: budget.rounds,
         measurement_ms: budget.per_measurement.as_millis(),
         cases: corpus.cases.len(),
@@ -110,17 +110,6 @@ fn write_results(dir: &Path, report: &Report) -> Result<()> {
     std::fs::write(dir.join("engines.md"), report.markdown())?;
     eprintln!("wrote {json:?} and engines.md");
     Ok(())
-}
-
-/// The first three fields of `/proc/loadavg`, or "unknown".
-fn load_average() -> String {
-    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
-    if fields.is_empty() {
-        "unknown".to_owned()
-    } else {
-        fields.join(" ")
-    }
 }
 
 /// Command-line options.

@@ -80,7 +80,7 @@ fn main() -> Result<()> {
     let results = bench_dir.join("results");
     let scratch = results.join("scratch");
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {scratch:?}"))?;
-    let load_at_start = load_average();
+    let load_at_start = ovsr_bench::measure::load_average();
     let url = options.database_url.as_str();
     let shape = Shape::new(options.versions);
 
@@ -130,7 +130,7 @@ fn main() -> Result<()> {
     let report = StoreReport {
         command: command_line(&options),
         cores: std::thread::available_parallelism().map_or(1, usize::from),
-        load: [load_at_start, load_average()],
+        load: [load_at_start, ovsr_bench::measure::load_average()],
         concurrency: options.concurrency,
         rounds: options.rounds,
         round_ms: options.round_ms,
@@ -341,15 +341,4 @@ fn command_line(options: &Options) -> String {
         command.push_str(&format!(" --database-url postgres://{target}"));
     }
     command
-}
-
-/// The first three fields of `/proc/loadavg`, or "unknown".
-fn load_average() -> String {
-    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
-    if fields.is_empty() {
-        "unknown".to_owned()
-    } else {
-        fields.join(" ")
-    }
 }
