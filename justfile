@@ -40,6 +40,26 @@ fmt-check:
 buf-lint: _buf
     {{ buf }} lint
 
+# Run every benchmark, each against its baseline in the same run (minutes; see README).
+bench: bench-engines bench-validation bench-store bench-cache
+
+# Validation engines in process: boon, jsonschema, and ajv under Node.
+bench-engines:
+    [ -d bench/ajv/node_modules ] || npm ci --prefix bench/ajv --no-audit --no-fund
+    cargo run --release --locked -p ovsr-bench --bin engines
+
+# ValidateStream and Validate through the server against in-process and no-op floors.
+bench-validation:
+    cargo run --release --locked -p ovsr-bench --bin validation_service
+
+# The PostgreSQL store, a million versions, against pgbench running the same SQL.
+bench-store:
+    cargo run --release --locked -p ovsr-bench --bin store
+
+# Cached GetSchema against a no-op server, and the Redis path against redis-benchmark.
+bench-cache:
+    cargo run --release --locked -p ovsr-bench --bin cache
+
 # Install buf, grpcurl and just under .tools/ (safe to repeat).
 tools: _buf
     [ -x {{ venv }}/bin/python ] || python3 -m venv {{ venv }}
