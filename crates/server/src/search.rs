@@ -124,6 +124,8 @@ impl Searcher {
         Self {
             index,
             permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            // TODO: bound cached pages by bytes, as the schema cache is; a count lets
+            // pages of many large highlights take more memory than intended.
             pages: Cache::new(CACHED_PAGES),
             generation: Arc::new(AtomicU64::new(0)),
             metrics,
@@ -205,6 +207,8 @@ fn document_from(version: &StoredVersion) -> Result<SearchDocument, StoreError> 
         &value,
     );
     document.tags = version.tags.clone();
+    // TODO: fill the read count from the cache's counts; until then popularity sort
+    // orders every schema alike.
     document.created_at_ms = version.created_at_ms;
     document.state = version.state;
     // The stored title and description are the document's own; a schema whose JSON

@@ -88,6 +88,8 @@ impl Indexer {
 
     /// Indexes one claimed batch; returns how many changes it handled.
     async fn index_one_batch(&self) -> anyhow::Result<usize> {
+        // TODO: one consumer name per index, not per server: servers sharing a
+        // PostgreSQL each claim part of the outbox into their own embedded index.
         let changes = self.store.claim_changes(CONSUMER, BATCH, LEASE).await?;
         let Some(position) = changes.iter().map(|change| change.id.0).max() else {
             return Ok(0);
