@@ -38,7 +38,7 @@ impl Default for CacheConfig {
             pointer_ttl: Duration::from_secs(30),
             degraded_pointer_ttl: Duration::from_secs(2),
             negative_ttl: Duration::from_secs(5),
-            shared_pointer_ttl: Duration::from_secs(300),
+            shared_pointer_ttl: Duration::from_secs(30),
             content_ttl: Duration::from_secs(7 * 24 * 3600),
             warm_schemas: 100,
             read_counts_flush_every: Duration::from_secs(10),

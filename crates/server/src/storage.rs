@@ -39,6 +39,9 @@ pub async fn open_cached(
         memory_bytes: config.cache_bytes,
         redis,
         pointer_ttl: config.cache_pointer_ttl,
+        // A read racing a write can put a stale pointer back in Redis after the
+        // writer dropped it; the same TTL as in process bounds that too.
+        shared_pointer_ttl: config.cache_pointer_ttl,
         degraded_pointer_ttl: config.cache_degraded_ttl,
         negative_ttl: config.cache_negative_ttl,
         warm_schemas: config.cache_warm_schemas,
