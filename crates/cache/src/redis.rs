@@ -116,13 +116,7 @@ impl RedisCache {
             let increment = *count as f64;
             client.zincrby::<f64, _, _>(key, increment, member.as_str())
         });
-        let started = Instant::now();
-        let results = join_all(calls).await;
-        self.observe(started);
-        results.into_iter().try_for_each(|result| match result {
-            Ok(_) => Ok(()),
-            Err(err) => Err(self.failed(err)),
-        })
+        self.timed_all(calls).await
     }
 
     /// The `limit` highest-scored members of the sorted set `key`, highest first.
@@ -166,6 +160,21 @@ impl RedisCache {
         let result = call.await;
         self.observe(started);
         result.map_err(|err| self.failed(err))
+    }
+
+    /// Runs `calls` at once, pipelined on one connection, timed as one; the first
+    /// failure fails the whole.
+    async fn timed_all<T>(
+        &self,
+        calls: impl Iterator<Item = impl Future<Output = Result<T, fred::error::Error>>>,
+    ) -> Result<(), CacheError> {
+        let started = Instant::now();
+        let results = join_all(calls).await;
+        self.observe(started);
+        results.into_iter().try_for_each(|result| match result {
+            Ok(_) => Ok(()),
+            Err(err) => Err(self.failed(err)),
+        })
     }
 
     fn observe(&self, started: Instant) {
@@ -213,13 +222,7 @@ impl CacheLayer for RedisCache {
         let client = self.pool.next();
         // One DEL per key: in a cluster the keys live in different slots.
         let calls = keys.iter().map(|key| client.del::<i64, _>(key.as_str()));
-        let started = Instant::now();
-        let results = join_all(calls).await;
-        self.observe(started);
-        results.into_iter().try_for_each(|result| match result {
-            Ok(_) => Ok(()),
-            Err(err) => Err(self.failed(err)),
-        })
+        self.timed_all(calls).await
     }
 }
 
