@@ -8,11 +8,12 @@
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/database.rs"]
-#[allow(dead_code)]
 mod database;
 #[path = "end_to_end/harness.rs"]
 #[allow(dead_code)]
 mod harness;
+#[path = "../../store/tests/support/postgres.rs"]
+mod postgres_support;
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;

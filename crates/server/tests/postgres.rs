@@ -11,6 +11,8 @@ mod database;
 #[path = "end_to_end/harness.rs"]
 #[allow(dead_code)]
 mod harness;
+#[path = "../../store/tests/support/postgres.rs"]
+mod postgres_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +24,8 @@ use tokio::sync::Mutex;
 use tonic::Code;
 
 use cluster::{PrivateCluster, newest_bin_dir};
-use database::{create_database, server_test_database_url};
+use database::server_test_database_url;
+use postgres_support::create_database_if_missing;
 
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Slack for scheduling on a loaded two-core machine.
@@ -66,7 +69,7 @@ async fn two_servers_on_one_database_serve_the_same_registry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_crash_loses_no_answered_write_and_the_server_recovers_alone() {
     let cluster = PrivateCluster::init(newest_bin_dir());
-    create_database(&cluster.url("postgres"), "ovsr").await;
+    create_database_if_missing(&cluster.url("ovsr")).await;
     let server = Arc::new(start_on(&cluster.url("ovsr")).await);
     let namespace = random_namespace("crash");
 

@@ -64,11 +64,12 @@ pub fn parse(url: &str) -> Config {
         .unwrap_or_else(|err| panic!("OVSR_TEST_DATABASE_URL does not parse: {err}"))
 }
 
-async fn create_database_if_missing(url: &str) {
+/// Creates the database `url` names, unless it exists already.
+pub async fn create_database_if_missing(url: &str) {
     let config = parse(url);
     let dbname = config
         .get_dbname()
-        .expect("OVSR_TEST_DATABASE_URL must name a database")
+        .expect("a test database URL must name a database")
         .to_owned();
     let mut admin = config.clone();
     admin.dbname("postgres");
