@@ -51,6 +51,7 @@ impl ServerProcess {
             .arg(data_dir.path())
             .args(args)
             .env("RUST_LOG", "info")
+            // Plain text, so the address can be read from the log line.
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -61,7 +62,6 @@ impl ServerProcess {
             let Some(Ok(line)) = lines.next() else {
                 panic!("ovsr exited before listening");
             };
-            let line = strip_ansi(&line);
             if line.contains("listening")
                 && let Some(addr) = line.split("addr=").nth(1)
             {
@@ -92,23 +92,6 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn register(namespace: &str, name: &str, content: &str) -> RegisterSchemaRequest {
