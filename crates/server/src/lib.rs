@@ -84,7 +84,8 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
     let cancel = CancellationToken::new();
     let mut metrics = prometheus_client::registry::Registry::default();
     let cache_metrics = CacheMetrics::register(&mut metrics);
-    let store = storage::open_cached(&config, cache_metrics, cancel.clone()).await?;
+    let stores = storage::open_cached(&config, cache_metrics, cancel.clone()).await?;
+    let store = stores.serving;
     let index: Arc<dyn SearchIndex> = Arc::new(search::open_index(&config.data_dir).await?);
     let search_metrics = SearchMetrics::register(&mut metrics);
     let concurrency = config.search_concurrency();
@@ -112,7 +113,7 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
     health.set_serving::<SearchServiceServer<SearchApi>>().await;
 
     let indexer = Indexer {
-        store,
+        store: stores.source,
         index,
         searcher,
         metrics: search_metrics,

@@ -18,17 +18,31 @@ const SQLITE_FILE: &str = "ovsr.db";
 /// Pause between attempts to reach a PostgreSQL that is not up yet.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
+/// The store as the server uses it.
+#[derive(Debug)]
+pub struct Stores {
+    /// Behind the cache layers, reading from replicas: what requests are served from.
+    pub serving: Arc<dyn SchemaStore>,
+    /// Uncached and on the primary: what the outbox consumers re-read changes from,
+    /// since a cached pointer or a lagging replica may still show the state before a
+    /// change, and an index built from that would keep it until the next change.
+    pub source: Arc<dyn SchemaStore>,
+}
+
 /// Opens the configured store behind the cache layers; background cache work runs
 /// until `cancel`.
 pub async fn open_cached(
     config: &ServeConfig,
     metrics: CacheMetrics,
     cancel: CancellationToken,
-) -> anyhow::Result<Arc<dyn SchemaStore>> {
-    let store = open(config).await?;
+) -> anyhow::Result<Stores> {
+    let (store, source) = open_with_source(config).await?;
     if config.cache_bytes == 0 && config.redis_url.is_none() {
         info!("cache: off");
-        return Ok(store);
+        return Ok(Stores {
+            serving: store,
+            source,
+        });
     }
     let redis = config.redis_url.as_ref().map(|url| RedisConfig {
         url: url.clone(),
@@ -59,7 +73,10 @@ pub async fn open_cached(
     let cached = CachingSchemaStore::start(store, cache, metrics, cancel)
         .await
         .context("starting the cache")?;
-    Ok(Arc::new(cached))
+    Ok(Stores {
+        serving: Arc::new(cached),
+        source,
+    })
 }
 
 /// A URL without its credentials, for logs.
@@ -75,13 +92,22 @@ fn redact(url: &str) -> String {
 
 /// Opens (and migrates) the configured store.
 pub async fn open(config: &ServeConfig) -> anyhow::Result<Arc<dyn SchemaStore>> {
+    Ok(open_with_source(config).await?.0)
+}
+
+/// Opens (and migrates) the configured store, and beside it a view of the same store
+/// that reads only from the primary.
+async fn open_with_source(
+    config: &ServeConfig,
+) -> anyhow::Result<(Arc<dyn SchemaStore>, Arc<dyn SchemaStore>)> {
     let Some(url) = &config.database_url else {
         let path = config.data_dir.join(SQLITE_FILE);
         info!(path = %path.display(), "store: embedded SQLite");
         let store = SqliteSchemaStore::open(path)
             .await
             .context("opening the embedded store")?;
-        return Ok(Arc::new(store));
+        let store: Arc<dyn SchemaStore> = Arc::new(store);
+        return Ok((Arc::clone(&store), store));
     };
     let pg = PgStoreConfig {
         replica_urls: config.database_replica_urls.clone(),
@@ -100,7 +126,8 @@ pub async fn open(config: &ServeConfig) -> anyhow::Result<Arc<dyn SchemaStore>> 
     let store = PgSchemaStore::connect(pg)
         .await
         .context("opening the PostgreSQL store")?;
-    Ok(Arc::new(store))
+    let source = Arc::new(store.primary_only());
+    Ok((Arc::new(store), source))
 }
 
 /// Applies migrations, retrying while PostgreSQL is unreachable (it may be starting

@@ -190,6 +190,19 @@ impl PgSchemaStore {
         Ok(())
     }
 
+    /// The same store with every read sent to the primary: for consumers that must see
+    /// each committed change, such as an outbox reader re-reading what a change names,
+    /// where a lagging replica would hand back the state before it.
+    pub fn primary_only(&self) -> Self {
+        let inner = Inner {
+            primary: self.inner.primary.clone(),
+            replicas: Replicas::new(Vec::new()),
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
     async fn read<T, F, Fut>(&self, query: F, found: fn(&T) -> bool) -> Result<T, StoreError>
     where
         F: Fn(PgConn) -> Fut,

@@ -60,6 +60,10 @@ async fn reads_use_the_replica_fall_back_to_the_primary_and_survive_its_loss() {
         let state = stale.unwrap().state;
         assert_eq!(state, VersionState::Active, "read not from the replica");
     }
+    // The primary-only view sees the change at once.
+    let primary_only = store.primary_only();
+    let current = primary_only.get_version(&settled, exact, false).await;
+    assert_eq!(current.unwrap().unwrap().state, VersionState::Deprecated);
 
     // Something the replica has not received is found through the primary.
     let fresh = SchemaName::new(&ns, "fresh", "schema").unwrap();
