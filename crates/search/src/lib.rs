@@ -10,6 +10,7 @@ mod cursor;
 mod document;
 mod embedded;
 mod error;
+mod meili;
 mod query;
 
 use std::fmt::Debug;
@@ -20,6 +21,7 @@ use ovsr_core::SchemaName;
 pub use document::SearchDocument;
 pub use embedded::EmbeddedIndex;
 pub use error::SearchError;
+pub use meili::{MeiliConfig, MeiliIndex};
 pub use query::{
     DEFAULT_PAGE_SIZE, Facet, FacetValue, Highlight, IndexStats, MAX_PAGE_SIZE, SearchHit,
     SearchPage, SearchQuery, SearchSort,

@@ -2,16 +2,23 @@
 //! each query of `relevance_queries.tsv` must find its schema in the top 3.
 //!
 //! The corpus lives outside the repository (`../../../shared/corpora/schemastore` from
-//! this crate); when it is absent the test says so and checks nothing.
+//! this crate); when it is absent the test says so and checks nothing. The same
+//! queries run on Meilisearch when a binary is at hand.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use ovsr_core::{Digest, SchemaName, Version, canonical_json};
-use ovsr_search::{EmbeddedIndex, SearchDocument, SearchIndex, SearchQuery};
+use ovsr_search::{
+    EmbeddedIndex, MeiliConfig, MeiliIndex, SearchDocument, SearchIndex, SearchQuery,
+};
 use serde_json::Value;
+
+#[path = "support/meili.rs"]
+mod meili;
 
 const NAMESPACE: &str = "schemastore";
 const TOP: usize = 3;
@@ -80,13 +87,35 @@ fn queries() -> anyhow::Result<Vec<(String, String)>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_queries_find_their_schema_in_the_top_three() -> anyhow::Result<()> {
+    let index: Arc<dyn SearchIndex> = Arc::new(EmbeddedIndex::in_memory()?);
+    check_relevance(index).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_queries_find_their_schema_in_the_top_three_on_meilisearch() -> anyhow::Result<()> {
+    let Some(binary) = meili::binary() else {
+        meili::say_skipped("catalog_queries_find_their_schema_in_the_top_three_on_meilisearch");
+        return Ok(());
+    };
+    let server = meili::MeiliServer::start(binary);
+    let index = MeiliIndex::new(MeiliConfig {
+        api_key: Some(meili::MASTER_KEY.to_owned()),
+        // The whole catalog is one write.
+        task_timeout: Duration::from_secs(300),
+        ..MeiliConfig::new(server.url())
+    })?;
+    index.apply_settings().await?;
+    check_relevance(Arc::new(index)).await
+}
+
+/// Indexes the catalog into `index` and runs every query against it.
+async fn check_relevance(index: Arc<dyn SearchIndex>) -> anyhow::Result<()> {
     let dir = corpus_dir();
     if !dir.join("schemas").is_dir() {
         eprintln!("no corpus at {}; relevance not checked", dir.display());
         return Ok(());
     }
     let documents = load_documents(&dir)?;
-    let index: Arc<dyn SearchIndex> = Arc::new(EmbeddedIndex::in_memory()?);
     let count = documents.len();
     index.upsert(documents).await?;
     assert_eq!(index.stats().await?.documents, u64::try_from(count)?);

@@ -164,6 +164,30 @@ pub struct ServeConfig {
     #[arg(long, env = "OVSR_CACHE_WARM_SCHEMAS", default_value_t = 100)]
     pub cache_warm_schemas: usize,
 
+    /// Meilisearch (`http://host:7700`) as the search backend, shared by every server;
+    /// without it each server keeps an embedded index in its data directory.
+    #[arg(long, env = "OVSR_MEILI_URL")]
+    pub meili_url: Option<String>,
+
+    /// The Meilisearch API key (its master key, or a key allowed to search, write
+    /// documents and change settings on the index).
+    #[arg(long, env = "OVSR_MEILI_KEY", hide_env_values = true)]
+    pub meili_key: Option<Secret>,
+
+    /// The Meilisearch index holding the schemas; the indexer's checkpoint is kept in
+    /// `<index>-state`.
+    #[arg(long, env = "OVSR_MEILI_INDEX", default_value = "ovsr-schemas")]
+    pub meili_index: String,
+
+    /// Longest one Meilisearch request may take before the search answers UNAVAILABLE.
+    #[arg(
+        long,
+        env = "OVSR_MEILI_TIMEOUT",
+        default_value = "2s",
+        value_parser = humantime::parse_duration
+    )]
+    pub meili_timeout: Duration,
+
     /// Most searches running at once; more are refused with RESOURCE_EXHAUSTED
     /// rather than queued. Defaults to twice the number of cores.
     #[arg(long, env = "OVSR_MAX_CONCURRENT_SEARCHES")]
@@ -211,8 +235,42 @@ impl ServeConfig {
             cache_degraded_ttl: Duration::from_secs(2),
             cache_negative_ttl: Duration::from_secs(5),
             cache_warm_schemas: 100,
+            meili_url: None,
+            meili_key: None,
+            meili_index: "ovsr-schemas".to_owned(),
+            meili_timeout: Duration::from_secs(2),
             max_concurrent_searches: None,
             shutdown_grace: Duration::from_secs(10),
         }
+    }
+}
+
+/// A value that must not reach logs: `Debug` shows only whether it is set.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(secret)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(raw))
     }
 }

@@ -24,7 +24,6 @@ use ovsr_proto::v1::auth_service_server::AuthServiceServer;
 use ovsr_proto::v1::schema_service_server::SchemaServiceServer;
 use ovsr_proto::v1::search_service_server::SearchServiceServer;
 use ovsr_proto::v1::validation_service_server::ValidationServiceServer;
-use ovsr_search::SearchIndex;
 use ovsr_validate::ValidatorCache;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -37,7 +36,7 @@ use tower_http::trace::TraceLayer;
 use tracing::{debug, info, warn};
 
 pub use config::{
-    DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_SCHEMA_BYTES, DEFAULT_VALIDATOR_CACHE_BYTES,
+    DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_SCHEMA_BYTES, DEFAULT_VALIDATOR_CACHE_BYTES, Secret,
     ServeConfig,
 };
 
@@ -86,10 +85,15 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
     let cache_metrics = CacheMetrics::register(&mut metrics);
     let stores = storage::open_cached(&config, cache_metrics, cancel.clone()).await?;
     let store = stores.serving;
-    let index: Arc<dyn SearchIndex> = Arc::new(search::open_index(&config.data_dir).await?);
+    let backend = search::open_backend(&config).await?;
     let search_metrics = SearchMetrics::register(&mut metrics);
     let concurrency = config.search_concurrency();
-    let searcher = Searcher::new(Arc::clone(&index), concurrency, search_metrics.clone());
+    let searcher = Searcher::new(
+        Arc::clone(&backend.index),
+        concurrency,
+        backend.shared,
+        search_metrics.clone(),
+    );
     let limits = Limits {
         max_schema_bytes: config.max_schema_bytes,
         max_document_bytes: config.max_document_bytes,
@@ -114,7 +118,9 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
 
     let indexer = Indexer {
         store: stores.source,
-        index,
+        index: backend.index,
+        consumer: backend.consumer,
+        settings_pending: backend.settings_pending,
         searcher,
         metrics: search_metrics,
         wake: registry.writes(),
@@ -151,8 +157,11 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
 /// `ovsr reindex`. Fails when a server holds the index.
 pub async fn reindex(config: &ServeConfig) -> anyhow::Result<search::ReindexSummary> {
     let store = storage::open(config).await?;
-    let index = search::open_index(&config.data_dir).await?;
-    search::reindex(store.as_ref(), &index).await
+    let backend = search::open_backend(config).await?;
+    if backend.settings_pending {
+        anyhow::bail!("Meilisearch is not reachable; nothing was reindexed");
+    }
+    search::reindex(store.as_ref(), backend.index.as_ref()).await
 }
 
 impl RunningServer {

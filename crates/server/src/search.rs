@@ -1,9 +1,11 @@
-//! Search in `ovsr serve`: the embedded index in the data directory, the indexer that
-//! feeds it from the store's outbox, and the [`Searcher`] the gRPC service asks.
+//! Search in `ovsr serve`: the index the configuration names (Meilisearch, or the
+//! embedded index in the data directory), the indexer that feeds it from the store's
+//! outbox, and the [`Searcher`] the gRPC service asks.
 //!
-//! The embedded index is private to one process. The outbox is a shared queue, so
-//! several servers over one PostgreSQL would each index only part of the changes;
-//! such deployments need a shared search backend.
+//! Meilisearch is shared: every server's indexer claims outbox changes under one
+//! consumer name, so each change is applied once, by whichever server claimed it. The
+//! embedded index is private to one process, so several servers over one PostgreSQL
+//! would each index only part of the changes; such deployments need Meilisearch.
 
 mod indexer;
 mod reindex;
@@ -11,13 +13,14 @@ mod reindex;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use moka::future::Cache;
 use ovsr_core::{SchemaName, Version, VersionSelector};
 use ovsr_search::{
-    EmbeddedIndex, SearchDocument, SearchError, SearchIndex, SearchPage, SearchQuery,
+    EmbeddedIndex, MeiliConfig, MeiliIndex, SearchDocument, SearchError, SearchIndex, SearchPage,
+    SearchQuery,
 };
 use ovsr_store::{SchemaStore, StoreError, StoredVersion};
 use prometheus_client::metrics::counter::Counter;
@@ -25,7 +28,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry as MetricsRegistry;
 use tokio::sync::Semaphore;
-use tracing::info;
+use tracing::{info, warn};
+
+use crate::config::ServeConfig;
 
 pub use indexer::Indexer;
 pub use reindex::{ReindexSummary, reindex};
@@ -35,6 +40,65 @@ const INDEX_DIR: &str = "search";
 
 /// Search pages kept in process; a page is a few kilobytes at most.
 const CACHED_PAGES: u64 = 4096;
+
+/// How long a cached page lives when other servers write the index too, and so
+/// cannot drop this server's pages when they change it.
+const SHARED_PAGE_TTL: Duration = Duration::from_secs(1);
+
+/// The index the configuration names, and how the server treats it.
+#[derive(Debug, Clone)]
+pub struct SearchBackend {
+    pub index: Arc<dyn SearchIndex>,
+    /// The outbox consumer its indexer claims changes under.
+    pub consumer: &'static str,
+    /// Whether other servers write the same index.
+    pub shared: bool,
+    /// Whether its settings still have to be applied, before indexing starts.
+    pub settings_pending: bool,
+}
+
+/// Opens the configured index: Meilisearch when a URL is given, else the embedded
+/// index in the data directory. A Meilisearch that is down does not stop start-up:
+/// searches answer UNAVAILABLE and the indexer applies the settings once it is back.
+pub async fn open_backend(config: &ServeConfig) -> anyhow::Result<SearchBackend> {
+    let Some(url) = &config.meili_url else {
+        let index = open_index(&config.data_dir).await?;
+        return Ok(SearchBackend {
+            index: Arc::new(index),
+            consumer: "search.embedded",
+            shared: false,
+            settings_pending: false,
+        });
+    };
+    let meili = MeiliConfig {
+        api_key: config.meili_key.as_ref().map(|key| key.expose().to_owned()),
+        index: config.meili_index.clone(),
+        request_timeout: config.meili_timeout,
+        ..MeiliConfig::new(url.clone())
+    };
+    info!(
+        url = %meili.url,
+        index = %meili.index,
+        key = meili.api_key.is_some(),
+        timeout = ?meili.request_timeout,
+        "search: Meilisearch"
+    );
+    let index = MeiliIndex::new(meili).context("configuring Meilisearch")?;
+    let settings_pending = match index.apply_settings().await {
+        Ok(()) => false,
+        Err(SearchError::Unavailable(reason)) => {
+            warn!(%reason, "Meilisearch not reachable; its settings are applied when it is");
+            true
+        }
+        Err(err) => return Err(err).context("applying the Meilisearch settings"),
+    };
+    Ok(SearchBackend {
+        index: Arc::new(index),
+        consumer: "search.meili",
+        shared: true,
+        settings_pending,
+    })
+}
 
 /// Opens (creating when absent) the embedded index in `data_dir`.
 pub async fn open_index(data_dir: &Path) -> anyhow::Result<EmbeddedIndex> {
@@ -119,14 +183,27 @@ pub struct Searcher {
 }
 
 impl Searcher {
-    /// A searcher that runs at most `max_in_flight` index searches at once.
-    pub fn new(index: Arc<dyn SearchIndex>, max_in_flight: usize, metrics: SearchMetrics) -> Self {
+    /// A searcher that runs at most `max_in_flight` index searches at once. Over a
+    /// `shared` index, which other servers change without telling this one, cached
+    /// pages expire after [`SHARED_PAGE_TTL`].
+    pub fn new(
+        index: Arc<dyn SearchIndex>,
+        max_in_flight: usize,
+        shared: bool,
+        metrics: SearchMetrics,
+    ) -> Self {
+        // TODO: bound cached pages by bytes, as the schema cache is; a count lets
+        // pages of many large highlights take more memory than intended.
+        let pages = Cache::builder().max_capacity(CACHED_PAGES);
+        let pages = if shared {
+            pages.time_to_live(SHARED_PAGE_TTL)
+        } else {
+            pages
+        };
         Self {
             index,
             permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
-            // TODO: bound cached pages by bytes, as the schema cache is; a count lets
-            // pages of many large highlights take more memory than intended.
-            pages: Cache::new(CACHED_PAGES),
+            pages: pages.build(),
             generation: Arc::new(AtomicU64::new(0)),
             metrics,
         }
@@ -285,7 +362,7 @@ mod tests {
     fn searcher_over(index: &Arc<GatedIndex>, max_in_flight: usize) -> Searcher {
         let metrics = SearchMetrics::register(&mut MetricsRegistry::default());
         let index: Arc<dyn SearchIndex> = index.clone();
-        Searcher::new(index, max_in_flight, metrics)
+        Searcher::new(index, max_in_flight, false, metrics)
     }
 
     #[tokio::test]

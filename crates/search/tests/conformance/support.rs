@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ovsr_core::{Digest, Namespace, SchemaName, Version, VersionState};
-use ovsr_search::{EmbeddedIndex, SearchDocument, SearchIndex, SearchPage, SearchQuery};
+use ovsr_search::{
+    EmbeddedIndex, MeiliConfig, MeiliIndex, SearchDocument, SearchIndex, SearchPage, SearchQuery,
+};
 use serde_json::json;
 
 /// Opens the same durable index each time it is called.
@@ -23,6 +25,47 @@ pub fn embedded_on_disk() -> Reopen {
         let index = EmbeddedIndex::open(dir.path()).expect("on-disk index");
         Arc::new(index) as Arc<dyn SearchIndex>
     })
+}
+
+/// A fresh index on the shared Meilisearch server, with its settings applied.
+pub fn meili_fresh() -> Arc<dyn SearchIndex> {
+    meili_index(&unique_index_uid())
+}
+
+/// An index on the shared Meilisearch server, reopenable by its uid.
+pub fn meili_reopenable() -> Reopen {
+    let uid = unique_index_uid();
+    Box::new(move || meili_index(&uid))
+}
+
+/// A client of the shared server on index `uid`, after applying its settings.
+///
+/// The cases take indexes from plain functions; the settings are applied on a thread
+/// of its own so that it may block while the test's runtime runs.
+fn meili_index(uid: &str) -> Arc<dyn SearchIndex> {
+    let server = crate::meili::shared().expect("a Meilisearch server");
+    let config = MeiliConfig {
+        api_key: Some(crate::meili::MASTER_KEY.to_owned()),
+        index: uid.to_owned(),
+        ..MeiliConfig::new(server.url())
+    };
+    let index = Arc::new(MeiliIndex::new(config).expect("Meilisearch client"));
+    let applying = Arc::clone(&index);
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(applying.apply_settings())
+    })
+    .join()
+    .expect("settings thread")
+    .expect("apply Meilisearch settings");
+    index
+}
+
+fn unique_index_uid() -> String {
+    format!("conformance-{}", unique_namespace("i"))
 }
 
 /// A namespace no other case uses.

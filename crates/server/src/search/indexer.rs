@@ -18,9 +18,6 @@ use tracing::{debug, info, warn};
 
 use super::{SearchMetrics, Searcher, document_of};
 
-/// The name the indexer claims outbox changes under.
-const CONSUMER: &str = "search.embedded";
-
 /// Changes claimed per round.
 const BATCH: usize = 100;
 
@@ -39,6 +36,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 pub struct Indexer {
     pub store: Arc<dyn SchemaStore>,
     pub index: Arc<dyn SearchIndex>,
+    /// The name it claims outbox changes under.
+    pub consumer: &'static str,
+    /// Whether the index's settings must be applied before the first round.
+    pub settings_pending: bool,
     pub searcher: Searcher,
     pub metrics: SearchMetrics,
     /// Pinged after local writes, so they are indexed without waiting a full
@@ -59,8 +60,27 @@ impl Indexer {
     /// Runs rounds until `cancel`: at once while changes are pending, after an idle
     /// wait when none are, after a growing backoff when a round fails.
     pub async fn run(self, cancel: CancellationToken) {
-        info!(consumer = CONSUMER, batch = BATCH, "search indexer started");
+        info!(
+            consumer = self.consumer,
+            batch = BATCH,
+            "search indexer started"
+        );
         let mut backoff = FIRST_BACKOFF;
+        let mut settings_pending = self.settings_pending;
+        while settings_pending && !cancel.is_cancelled() {
+            match self.index.apply_settings().await {
+                Ok(()) => settings_pending = false,
+                Err(err) => {
+                    debug!(error = %err, retry_in = ?backoff, "index settings not applied yet");
+                    tokio::select! {
+                        () = cancel.cancelled() => break,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        backoff = FIRST_BACKOFF;
         while !cancel.is_cancelled() {
             self.record_lag().await;
             match self.index_one_batch().await {
@@ -88,9 +108,13 @@ impl Indexer {
 
     /// Indexes one claimed batch; returns how many changes it handled.
     async fn index_one_batch(&self) -> anyhow::Result<usize> {
-        // TODO: one consumer name per index, not per server: servers sharing a
-        // PostgreSQL each claim part of the outbox into their own embedded index.
-        let changes = self.store.claim_changes(CONSUMER, BATCH, LEASE).await?;
+        // TODO: servers sharing a PostgreSQL with embedded indexes each claim part of
+        // the outbox into their own index; each needs a consumer name of its own,
+        // registered so the outbox keeps changes until every consumer has them.
+        let changes = self
+            .store
+            .claim_changes(self.consumer, BATCH, LEASE)
+            .await?;
         let Some(position) = changes.iter().map(|change| change.id.0).max() else {
             return Ok(0);
         };
