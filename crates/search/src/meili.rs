@@ -422,6 +422,9 @@ impl SearchIndex for MeiliIndex {
                 "attribute",
                 "exactness",
             ])
+            // Descriptions name placeholders as `<name>`; Meilisearch would otherwise
+            // keep the brackets in the word and never match `name`.
+            .with_separation_tokens(["<", ">"])
             .with_pagination(PaginationSetting {
                 max_total_hits: MAX_PAGING_DEPTH,
             });

@@ -81,9 +81,12 @@ impl Indexer {
             }
         }
         backoff = FIRST_BACKOFF;
+        // Changes claimed by a round that failed, retried before claiming more: left
+        // to their lease instead, they would wait it out after the index is back.
+        let mut held = Vec::new();
         while !cancel.is_cancelled() {
             self.record_lag().await;
-            match self.index_one_batch().await {
+            match self.index_one_batch(&mut held).await {
                 Ok(handled) if handled > 0 => backoff = FIRST_BACKOFF,
                 Ok(_) => {
                     backoff = FIRST_BACKOFF;
@@ -106,21 +109,32 @@ impl Indexer {
         info!("search indexer stopped");
     }
 
-    /// Indexes one claimed batch; returns how many changes it handled.
-    async fn index_one_batch(&self) -> anyhow::Result<usize> {
+    /// Indexes the held batch, or else a newly claimed one; returns how many changes
+    /// it handled. A failure leaves the batch in `held` for the next round.
+    async fn index_one_batch(&self, held: &mut Vec<ChangeEvent>) -> anyhow::Result<usize> {
         // TODO: servers sharing a PostgreSQL with embedded indexes each claim part of
         // the outbox into their own index; each needs a consumer name of its own,
         // registered so the outbox keeps changes until every consumer has them.
-        let changes = self
-            .store
-            .claim_changes(self.consumer, BATCH, LEASE)
-            .await?;
+        if held.is_empty() {
+            *held = self
+                .store
+                .claim_changes(self.consumer, BATCH, LEASE)
+                .await?;
+        }
+        self.index_changes(held).await?;
+        let handled = held.len();
+        held.clear();
+        Ok(handled)
+    }
+
+    /// Writes the documents of what `changes` touch, then completes them.
+    async fn index_changes(&self, changes: &[ChangeEvent]) -> anyhow::Result<()> {
         let Some(position) = changes.iter().map(|change| change.id.0).max() else {
-            return Ok(0);
+            return Ok(());
         };
 
         let mut documents = Vec::new();
-        for (schema, touched) in touched_schemas(&changes) {
+        for (schema, touched) in touched_schemas(changes) {
             // A deleted latest version hands "latest" back to a lower one, which an
             // upsert alone would ignore as a stale replay.
             if touched.deleted {
@@ -146,7 +160,7 @@ impl Indexer {
             position,
             "indexed"
         );
-        Ok(changes.len())
+        Ok(())
     }
 
     /// Publishes the outbox's oldest pending age; a failure to read it is left to
