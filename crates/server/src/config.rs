@@ -188,6 +188,12 @@ pub struct ServeConfig {
     )]
     pub meili_timeout: Duration,
 
+    /// Search result pages kept in process (0 turns the page cache off). Pages are
+    /// dropped when the index changes; over Meilisearch, which other servers change
+    /// too, they also expire after a second.
+    #[arg(long, env = "OVSR_SEARCH_CACHE_PAGES", default_value_t = 4096)]
+    pub search_cache_pages: u64,
+
     /// Most searches running at once; more are refused with RESOURCE_EXHAUSTED
     /// rather than queued. Defaults to twice the number of cores.
     #[arg(long, env = "OVSR_MAX_CONCURRENT_SEARCHES")]
@@ -239,6 +245,7 @@ impl ServeConfig {
             meili_key: None,
             meili_index: "ovsr-schemas".to_owned(),
             meili_timeout: Duration::from_secs(2),
+            search_cache_pages: 4096,
             max_concurrent_searches: None,
             shutdown_grace: Duration::from_secs(10),
         }

@@ -76,6 +76,7 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
         validator_cache_bytes = config.validator_cache_bytes,
         validation_engine = config.validation_engine.as_str(),
         max_concurrent_searches = config.search_concurrency(),
+        search_cache_pages = config.search_cache_pages,
         shutdown_grace = ?config.shutdown_grace,
         "configuration"
     );
@@ -91,6 +92,7 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
     let searcher = Searcher::new(
         Arc::clone(&backend.index),
         concurrency,
+        config.search_cache_pages,
         backend.shared,
         search_metrics.clone(),
     );

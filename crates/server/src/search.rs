@@ -38,9 +38,6 @@ pub use reindex::{ReindexSummary, reindex};
 /// The index's directory inside the data directory.
 const INDEX_DIR: &str = "search";
 
-/// Search pages kept in process; a page is a few kilobytes at most.
-const CACHED_PAGES: u64 = 4096;
-
 /// How long a cached page lives when other servers write the index too, and so
 /// cannot drop this server's pages when they change it.
 const SHARED_PAGE_TTL: Duration = Duration::from_secs(1);
@@ -176,6 +173,8 @@ pub struct Searcher {
     index: Arc<dyn SearchIndex>,
     permits: Arc<Semaphore>,
     pages: Cache<String, Arc<SearchPage>>,
+    /// Whether pages are cached at all; without, no key is built either.
+    caching: bool,
     /// Bumped after every index write; cache keys carry it, so a page computed
     /// before a write is never served after it.
     generation: Arc<AtomicU64>,
@@ -183,18 +182,20 @@ pub struct Searcher {
 }
 
 impl Searcher {
-    /// A searcher that runs at most `max_in_flight` index searches at once. Over a
-    /// `shared` index, which other servers change without telling this one, cached
-    /// pages expire after [`SHARED_PAGE_TTL`].
+    /// A searcher that runs at most `max_in_flight` index searches at once and keeps
+    /// up to `cached_pages` result pages (none when 0). Over a `shared` index, which
+    /// other servers change without telling this one, pages expire after
+    /// [`SHARED_PAGE_TTL`].
     pub fn new(
         index: Arc<dyn SearchIndex>,
         max_in_flight: usize,
+        cached_pages: u64,
         shared: bool,
         metrics: SearchMetrics,
     ) -> Self {
         // TODO: bound cached pages by bytes, as the schema cache is; a count lets
         // pages of many large highlights take more memory than intended.
-        let pages = Cache::builder().max_capacity(CACHED_PAGES);
+        let pages = Cache::builder().max_capacity(cached_pages);
         let pages = if shared {
             pages.time_to_live(SHARED_PAGE_TTL)
         } else {
@@ -204,6 +205,7 @@ impl Searcher {
             index,
             permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
             pages: pages.build(),
+            caching: cached_pages > 0,
             generation: Arc::new(AtomicU64::new(0)),
             metrics,
         }
@@ -221,8 +223,10 @@ impl Searcher {
     }
 
     async fn search_uncounted(&self, query: &SearchQuery) -> Result<Arc<SearchPage>, SearchError> {
-        let key = self.cache_key(query);
-        if let Some(page) = self.pages.get(&key).await {
+        let key = self.caching.then(|| self.cache_key(query));
+        if let Some(key) = &key
+            && let Some(page) = self.pages.get(key).await
+        {
             return Ok(page);
         }
         let Ok(_permit) = self.permits.try_acquire() else {
@@ -230,7 +234,9 @@ impl Searcher {
             return Err(SearchError::Overloaded(reason.to_owned()));
         };
         let page = Arc::new(self.index.search(query).await?);
-        self.pages.insert(key, Arc::clone(&page)).await;
+        if let Some(key) = key {
+            self.pages.insert(key, Arc::clone(&page)).await;
+        }
         Ok(page)
     }
 
@@ -362,7 +368,7 @@ mod tests {
     fn searcher_over(index: &Arc<GatedIndex>, max_in_flight: usize) -> Searcher {
         let metrics = SearchMetrics::register(&mut MetricsRegistry::default());
         let index: Arc<dyn SearchIndex> = index.clone();
-        Searcher::new(index, max_in_flight, false, metrics)
+        Searcher::new(index, max_in_flight, 64, false, metrics)
     }
 
     #[tokio::test]
