@@ -41,7 +41,7 @@ buf-lint: _buf
     {{ buf }} lint
 
 # Run every benchmark, each against its baseline in the same run (minutes; see README).
-bench: bench-engines bench-validation bench-store bench-cache
+bench: bench-engines bench-validation bench-store bench-cache bench-search
 
 # Validation engines in process: boon, jsonschema, and ajv under Node.
 bench-engines:
@@ -59,6 +59,11 @@ bench-store:
 # Cached GetSchema against a no-op server, and the Redis path against redis-benchmark.
 bench-cache:
     cargo run --release --locked -p ovsr-bench --bin cache
+
+# Search through OVSR against Meilisearch queried directly (when a `meilisearch`
+# binary is at MEILI_BIN or on PATH), and against the embedded index.
+bench-search:
+    cargo run --release --locked -p ovsr-bench --bin search
 
 # Install buf, grpcurl and just under .tools/ (safe to repeat).
 tools: _buf

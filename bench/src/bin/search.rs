@@ -1,0 +1,501 @@
+//! Search through OVSR against Meilisearch queried directly, and against the embedded
+//! index, with the same query mix in one run.
+//!
+//! `cargo run --release -p ovsr-bench --bin search [-- --concurrency C --rounds R
+//! --round-ms MS]`
+//!
+//! Every SchemaStore schema is registered into two servers: one on a Meilisearch it
+//! starts (the binary at `MEILI_BIN` or on `PATH`; without one that side is skipped,
+//! saying so) and one on its embedded index. Both run without their page cache, so
+//! every call reaches the index. The queries are the relevance test's catalog queries;
+//! the direct side sends Meilisearch the very search request OVSR's backend sends.
+//! Steps run closed loop with the same callers in flight, alternating their order
+//! round by round. Writes `bench/results/search.{json,md}`.
+
+#[path = "../../../crates/search/tests/support/meili.rs"]
+mod meili;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use clap::Parser;
+use ovsr_bench::measure::{load_average, median, median_ratio};
+use ovsr_bench::store::RoundSample;
+use ovsr_proto::v1::batch_register_schemas_result::Result as Registered;
+use ovsr_proto::v1::schema_service_client::SchemaServiceClient;
+use ovsr_proto::v1::search_service_client::SearchServiceClient;
+use ovsr_proto::v1::{BatchRegisterSchemasRequest, RegisterSchemaRequest, SearchRequest};
+use ovsr_server::{RunningServer, Secret, ServeConfig};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+use tonic::transport::{Channel, Endpoint};
+
+const NAMESPACE: &str = "schemastore";
+/// Hits per query, as a first page shows.
+const PAGE_SIZE: usize = 10;
+/// Schemas per registration call.
+const REGISTER_BATCH: usize = 100;
+/// How long indexing may take before the run gives up.
+const INDEXING_LIMIT: Duration = Duration::from_secs(60);
+/// How long each step runs untimed before the rounds.
+const WARM_UP: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Parser)]
+#[command(about = "Search through OVSR against direct Meilisearch queries and the embedded index")]
+struct Options {
+    /// Calls in flight on each side.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Timed rounds.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Milliseconds of each step in a round.
+    #[arg(long, default_value_t = 3000)]
+    round_ms: u64,
+}
+
+/// What is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+enum Step {
+    /// `Search` on OVSR over Meilisearch.
+    OvsrMeili,
+    /// The same searches sent to Meilisearch over its HTTP API.
+    DirectMeili,
+    /// `Search` on OVSR over its embedded index.
+    OvsrEmbedded,
+}
+
+impl Step {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::OvsrMeili => "OVSR Search over Meilisearch",
+            Self::DirectMeili => "Meilisearch HTTP search, direct",
+            Self::OvsrEmbedded => "OVSR Search over the embedded index",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct StepResult {
+    step: Step,
+    describe: &'static str,
+    per_sec: Vec<f64>,
+    median_per_sec: f64,
+    median_p50_us: f64,
+    median_p99_us: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    schemas: usize,
+    queries: usize,
+    concurrency: usize,
+    rounds: usize,
+    round_ms: u64,
+    load_at_start: String,
+    steps: Vec<StepResult>,
+    /// OVSR over Meilisearch / direct Meilisearch, median of round ratios.
+    ovsr_to_direct: Option<f64>,
+    /// OVSR embedded / direct Meilisearch, median of round ratios.
+    embedded_to_direct: Option<f64>,
+    skipped: Vec<String>,
+}
+
+/// The direct side: Meilisearch's search endpoint and the bodies to post.
+struct Direct {
+    http: reqwest::Client,
+    url: String,
+    bodies: Arc<[Vec<u8>]>,
+}
+
+fn main() -> Result<()> {
+    ovsr_bench::log_like_the_server();
+    let options = Options::parse();
+    if options.concurrency == 0 || options.rounds == 0 || options.round_ms == 0 {
+        bail!("--concurrency, --rounds and --round-ms must be at least 1");
+    }
+    let bench_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let results = bench_dir.join("results");
+    std::fs::create_dir_all(&results)?;
+    let schemas = load_schemas(&bench_dir.join("../../shared/corpora/schemastore/schemas"))?;
+    let queries = load_queries(&bench_dir.join("../crates/search/tests/relevance_queries.tsv"))?;
+
+    let servers = runtime()?;
+    let client = runtime()?;
+    let data = tempfile::tempdir()?;
+    let mut skipped = Vec::new();
+    let meili = match meili::binary() {
+        Some(binary) => Some(meili::MeiliServer::start(binary)),
+        None => {
+            skipped.push("Meilisearch: no binary at MEILI_BIN or on PATH".to_owned());
+            None
+        }
+    };
+
+    let mut sides: Vec<(Step, Side)> = Vec::new();
+    let mut running = Vec::new();
+    if let Some(meili) = &meili {
+        let dir = data.path().join("meili");
+        let mut config = server_config(&dir, &options);
+        config.meili_url = Some(meili.url());
+        config.meili_key = Some(Secret::new(meili::MASTER_KEY));
+        let server = servers.block_on(start(config))?;
+        let channel = client.block_on(connect(&server))?;
+        running.push(server);
+        sides.push((Step::OvsrMeili, Side::Grpc(channel)));
+        let direct = Direct {
+            http: reqwest::Client::new(),
+            url: format!("{}/indexes/ovsr-schemas/search", meili.url()),
+            bodies: queries.iter().map(|q| direct_body(q)).collect(),
+        };
+        sides.push((Step::DirectMeili, Side::Http(direct)));
+    }
+    let dir = data.path().join("embedded");
+    let server = servers.block_on(start(server_config(&dir, &options)))?;
+    let channel = client.block_on(connect(&server))?;
+    running.push(server);
+    sides.push((Step::OvsrEmbedded, Side::Grpc(channel)));
+
+    let mut indexed = 0;
+    for (step, side) in &sides {
+        if let Side::Grpc(channel) = side {
+            let registered = client.block_on(register_all(channel, &schemas))?;
+            client.block_on(wait_indexed(channel, registered))?;
+            eprintln!("{}: {registered} schemas indexed", step.describe());
+            indexed = registered;
+        }
+    }
+
+    let requests: Arc<[SearchRequest]> = queries.iter().map(|q| grpc_request(q)).collect();
+    let round = Duration::from_millis(options.round_ms);
+    let load_at_start = load_average();
+    for (_, side) in &sides {
+        client.block_on(side.run(&requests, options.concurrency, WARM_UP))?;
+    }
+    let mut samples: Vec<Vec<RoundSample>> = vec![Vec::new(); sides.len()];
+    for r in 0..options.rounds {
+        let mut order: Vec<usize> = (0..sides.len()).collect();
+        if r % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let sample = client.block_on(sides[i].1.run(&requests, options.concurrency, round))?;
+            samples[i].push(sample);
+        }
+        eprintln!("round {} of {} done", r + 1, options.rounds);
+    }
+    for server in running {
+        servers.block_on(server.shutdown())?;
+    }
+    drop(meili);
+
+    let steps: Vec<StepResult> = sides
+        .iter()
+        .zip(&samples)
+        .map(|((step, _), samples)| summarize(*step, samples))
+        .collect();
+    let rate = |step: Step| steps.iter().find(|s| s.step == step).map(|s| &s.per_sec);
+    let ratio = |a: Step, b: Step| Some(median_ratio(rate(a)?, rate(b)?));
+    let report = Report {
+        schemas: indexed,
+        queries: queries.len(),
+        concurrency: options.concurrency,
+        rounds: options.rounds,
+        round_ms: options.round_ms,
+        load_at_start,
+        ovsr_to_direct: ratio(Step::OvsrMeili, Step::DirectMeili),
+        embedded_to_direct: ratio(Step::OvsrEmbedded, Step::DirectMeili),
+        steps,
+        skipped,
+    };
+    let markdown = markdown(&report);
+    std::fs::write(
+        results.join("search.json"),
+        serde_json::to_vec_pretty(&report)?,
+    )?;
+    std::fs::write(results.join("search.md"), &markdown)?;
+    println!("{markdown}");
+    Ok(())
+}
+
+fn runtime() -> Result<Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn server_config(dir: &Path, options: &Options) -> ServeConfig {
+    let mut config = ServeConfig::new(dir);
+    // Every call reaches the index, as it does on the direct side.
+    config.search_cache_pages = 0;
+    config.max_concurrent_searches = Some(options.concurrency * 2);
+    config
+}
+
+async fn start(config: ServeConfig) -> Result<RunningServer> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    ovsr_server::start(config, listener).await
+}
+
+async fn connect(server: &RunningServer) -> Result<Channel> {
+    let endpoint = Endpoint::from_shared(format!("http://{}", server.local_addr()))?;
+    Ok(endpoint.tcp_nodelay(true).connect().await?)
+}
+
+/// The schema files of the corpus, by lower-cased file stem.
+fn load_schemas(dir: &Path) -> Result<Vec<(String, String)>> {
+    let mut schemas = Vec::new();
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}; is the shared corpus there?", dir.display()))?;
+    for entry in entries {
+        let path: PathBuf = entry?.path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let content = std::fs::read_to_string(&path)?;
+        schemas.push((stem.to_lowercase(), content));
+    }
+    schemas.sort();
+    Ok(schemas)
+}
+
+/// The query column of the relevance queries.
+fn load_queries(path: &Path) -> Result<Vec<String>> {
+    let raw = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let queries: Vec<String> = raw
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once('\t').map(|(query, _)| query.to_owned()))
+        .collect();
+    if queries.is_empty() {
+        bail!("no queries in {}", path.display());
+    }
+    Ok(queries)
+}
+
+/// Registers every schema; returns how many the registry took.
+async fn register_all(channel: &Channel, schemas: &[(String, String)]) -> Result<usize> {
+    let mut registered = 0;
+    let mut client = SchemaServiceClient::new(channel.clone())
+        .max_decoding_message_size(64 << 20)
+        .max_encoding_message_size(64 << 20);
+    for chunk in schemas.chunks(REGISTER_BATCH) {
+        let requests = chunk
+            .iter()
+            .map(|(name, content)| RegisterSchemaRequest {
+                namespace: NAMESPACE.to_owned(),
+                name: name.clone(),
+                content: content.clone(),
+                ..Default::default()
+            })
+            .collect();
+        let answer = client
+            .batch_register_schemas(BatchRegisterSchemasRequest { requests })
+            .await?
+            .into_inner();
+        // Schemas the registry refuses (invalid for their dialect) are left out of
+        // both indexes alike.
+        registered += answer
+            .results
+            .iter()
+            .filter(|item| matches!(item.result, Some(Registered::Registered(_))))
+            .count();
+    }
+    Ok(registered)
+}
+
+/// Waits until an empty query counts every registered schema.
+async fn wait_indexed(channel: &Channel, registered: usize) -> Result<()> {
+    let mut client = SearchServiceClient::new(channel.clone());
+    let deadline = Instant::now() + INDEXING_LIMIT;
+    loop {
+        let request = SearchRequest {
+            namespaces: vec![NAMESPACE.to_owned()],
+            page_size: 1,
+            ..Default::default()
+        };
+        let answer = client.search(request).await;
+        if let Ok(answer) = &answer {
+            let total = answer.get_ref().estimated_total_hits;
+            if total == registered as u64 {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            let last = answer.map(|a| a.into_inner().estimated_total_hits);
+            bail!("indexing did not finish within {INDEXING_LIMIT:?}; last count {last:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn grpc_request(query: &str) -> SearchRequest {
+    SearchRequest {
+        query: query.to_owned(),
+        page_size: PAGE_SIZE as i32,
+        ..Default::default()
+    }
+}
+
+/// The body OVSR's Meilisearch backend posts for `query`'s first page.
+fn direct_body(query: &str) -> Vec<u8> {
+    let body = json!({
+        "q": query,
+        "offset": 0,
+        "limit": PAGE_SIZE,
+        "filter": "state IN [\"active\"]",
+        "facets": ["namespace", "tags"],
+        "matchingStrategy": "last",
+        "attributesToHighlight": ["title", "description", "properties"],
+        "highlightPreTag": "\u{e000}",
+        "highlightPostTag": "\u{e001}",
+        "attributesToCrop": ["description:30"],
+        "cropMarker": "…",
+    });
+    body.to_string().into_bytes()
+}
+
+/// One side's transport.
+enum Side {
+    Grpc(Channel),
+    Http(Direct),
+}
+
+impl Side {
+    /// `callers` callers sending requests in turn for `duration`.
+    async fn run(
+        &self,
+        requests: &Arc<[SearchRequest]>,
+        callers: usize,
+        duration: Duration,
+    ) -> Result<RoundSample> {
+        let started = Instant::now();
+        let deadline = started + duration;
+        let mut tasks = Vec::with_capacity(callers);
+        for caller in 0..callers {
+            let task = match self {
+                Side::Grpc(channel) => {
+                    let client = SearchServiceClient::new(channel.clone());
+                    tokio::spawn(grpc_caller(
+                        client,
+                        Arc::clone(requests),
+                        caller,
+                        callers,
+                        deadline,
+                    ))
+                }
+                Side::Http(direct) => {
+                    let http = direct.http.clone();
+                    let url = direct.url.clone();
+                    let bodies = Arc::clone(&direct.bodies);
+                    tokio::spawn(http_caller(http, url, bodies, caller, callers, deadline))
+                }
+            };
+            tasks.push(task);
+        }
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.extend(task.await.context("a caller panicked")??);
+        }
+        let per_sec = latencies.len() as f64 / started.elapsed().as_secs_f64();
+        Ok(RoundSample::from_latencies(per_sec, &mut latencies))
+    }
+}
+
+async fn grpc_caller(
+    mut client: SearchServiceClient<Channel>,
+    requests: Arc<[SearchRequest]>,
+    mut next: usize,
+    step: usize,
+    deadline: Instant,
+) -> Result<Vec<u64>> {
+    let mut latencies = Vec::new();
+    while Instant::now() < deadline {
+        let request = requests[next % requests.len()].clone();
+        next += step;
+        let sent = Instant::now();
+        let answer = client.search(request).await?.into_inner();
+        latencies.push(sent.elapsed().as_micros() as u64);
+        std::hint::black_box(answer);
+    }
+    Ok(latencies)
+}
+
+async fn http_caller(
+    http: reqwest::Client,
+    url: String,
+    bodies: Arc<[Vec<u8>]>,
+    mut next: usize,
+    step: usize,
+    deadline: Instant,
+) -> Result<Vec<u64>> {
+    let mut latencies = Vec::new();
+    while Instant::now() < deadline {
+        let body = bodies[next % bodies.len()].clone();
+        next += step;
+        let sent = Instant::now();
+        let answer = http
+            .post(&url)
+            .bearer_auth(meili::MASTER_KEY)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        if !answer.status().is_success() {
+            bail!("Meilisearch answered {}", answer.status());
+        }
+        // A client reads the hits, as the OVSR side's client decodes its answer.
+        let hits: Value = serde_json::from_slice(&answer.bytes().await?)?;
+        latencies.push(sent.elapsed().as_micros() as u64);
+        std::hint::black_box(hits);
+    }
+    Ok(latencies)
+}
+
+fn summarize(step: Step, samples: &[RoundSample]) -> StepResult {
+    let per_sec: Vec<f64> = samples.iter().map(|s| s.per_sec).collect();
+    let p50: Vec<f64> = samples.iter().map(|s| s.p50_us).collect();
+    let p99: Vec<f64> = samples.iter().map(|s| s.p99_us).collect();
+    StepResult {
+        step,
+        describe: step.describe(),
+        median_per_sec: median(&per_sec),
+        median_p50_us: median(&p50),
+        median_p99_us: median(&p99),
+        per_sec,
+    }
+}
+
+fn markdown(report: &Report) -> String {
+    let mut out = format!(
+        "# Search benchmark\n\n{} schemas, {} queries, {} in flight, {} rounds of {} ms; \
+         load at start {}.\n\n| step | calls/s | p50 µs | p99 µs |\n|---|---:|---:|---:|\n",
+        report.schemas,
+        report.queries,
+        report.concurrency,
+        report.rounds,
+        report.round_ms,
+        report.load_at_start
+    );
+    for step in &report.steps {
+        out.push_str(&format!(
+            "| {} | {:.0} | {:.0} | {:.0} |\n",
+            step.describe, step.median_per_sec, step.median_p50_us, step.median_p99_us
+        ));
+    }
+    if let Some(ratio) = report.ovsr_to_direct {
+        out.push_str(&format!(
+            "\nOVSR over Meilisearch / direct Meilisearch: **{ratio:.2}** (goal 0.80)\n"
+        ));
+    }
+    if let Some(ratio) = report.embedded_to_direct {
+        out.push_str(&format!("OVSR embedded / direct Meilisearch: {ratio:.2}\n"));
+    }
+    for skipped in &report.skipped {
+        out.push_str(&format!("\nskipped: {skipped}\n"));
+    }
+    out
+}
