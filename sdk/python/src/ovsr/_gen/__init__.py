@@ -1,0 +1,1 @@
+"""Modules generated from proto/ovsr/v1; do not edit."""

@@ -1,0 +1,1 @@
+"""Messages and stubs of the ovsr.v1 API; do not edit."""
