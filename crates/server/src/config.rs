@@ -199,6 +199,15 @@ pub struct ServeConfig {
     #[arg(long, env = "OVSR_MAX_CONCURRENT_SEARCHES")]
     pub max_concurrent_searches: Option<usize>,
 
+    /// Origins whose browser scripts may call the API over gRPC-Web (`*` for any);
+    /// may be given several times. Without one, gRPC-Web serves same-origin pages only.
+    #[arg(
+        long = "grpc-web-allow-origin",
+        env = "OVSR_GRPC_WEB_ALLOW_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub grpc_web_allowed_origins: Vec<String>,
+
     /// How long shutdown waits for in-flight requests before closing connections.
     #[arg(
         long,
@@ -247,6 +256,7 @@ impl ServeConfig {
             meili_timeout: Duration::from_secs(2),
             search_cache_pages: 4096,
             max_concurrent_searches: None,
+            grpc_web_allowed_origins: Vec::new(),
             shutdown_grace: Duration::from_secs(10),
         }
     }

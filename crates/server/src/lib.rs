@@ -6,6 +6,7 @@
 mod config;
 mod error;
 mod grpc;
+mod grpc_web;
 mod http;
 pub mod import;
 mod registry;
@@ -77,6 +78,7 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
         validation_engine = config.validation_engine.as_str(),
         max_concurrent_searches = config.search_concurrency(),
         search_cache_pages = config.search_cache_pages,
+        grpc_web_allowed_origins = ?config.grpc_web_allowed_origins,
         shutdown_grace = ?config.shutdown_grace,
         "configuration"
     );
@@ -131,6 +133,7 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
 
     let indexer = tokio::spawn(indexer.run(cancel.clone()));
     tokio::spawn(forget_idle_callers(limiter, cancel.clone()));
+    let app = grpc_web::serve_grpc_web(app, &config.grpc_web_allowed_origins);
     // Connection info lets handlers see the caller's address, for per-caller limits.
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     // Small answers go out at once: with Nagle's algorithm they would wait for the

@@ -16,6 +16,8 @@ mod harness;
 mod aliases;
 #[path = "end_to_end/bad_input.rs"]
 mod bad_input;
+#[path = "end_to_end/grpc_web.rs"]
+mod grpc_web;
 #[path = "end_to_end/http.rs"]
 mod http;
 #[path = "end_to_end/lifecycle.rs"]
