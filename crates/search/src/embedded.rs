@@ -120,6 +120,10 @@ impl SearchIndex for EmbeddedIndex {
         self.blocking(move |inner| inner.upsert(documents)).await
     }
 
+    async fn add_reads(&self, reads: Vec<(SchemaName, u64)>) -> Result<(), SearchError> {
+        self.blocking(move |inner| inner.add_reads(reads)).await
+    }
+
     async fn remove(&self, schema: &SchemaName) -> Result<(), SearchError> {
         let schema = schema.clone();
         self.blocking(move |inner| inner.remove(&schema)).await

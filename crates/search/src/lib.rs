@@ -40,8 +40,14 @@ pub trait SearchIndex: Send + Sync + Debug {
     /// Idempotent: upserting a document equal to the indexed one changes nothing. A
     /// document with a higher version, or the same version with new state, tags or read
     /// count, replaces the indexed one; a document with a lower version than the indexed
-    /// one is a stale replay and is ignored.
+    /// one is a stale replay and is ignored. A replacement keeps the indexed read count
+    /// when its own is lower, so a new version does not forget how often the schema was
+    /// read.
     async fn upsert(&self, documents: Vec<SearchDocument>) -> Result<(), SearchError>;
+
+    /// Adds reads to the counts of indexed schemas (the popularity sort key); schemas
+    /// not indexed are skipped.
+    async fn add_reads(&self, reads: Vec<(SchemaName, u64)>) -> Result<(), SearchError>;
 
     /// Removes a schema from the index; removing an absent schema is not an error.
     async fn remove(&self, schema: &SchemaName) -> Result<(), SearchError>;

@@ -313,10 +313,13 @@ impl SearchIndex for MeiliIndex {
         let indexed = self.indexed(&keys).await?;
         let changed: Vec<Record> = batch
             .into_values()
-            .filter(|record| {
-                indexed
-                    .get(&record.id)
-                    .is_none_or(|old| supersedes(record, old))
+            .filter_map(|mut record| {
+                let Some(old) = indexed.get(&record.id) else {
+                    return Some(record);
+                };
+                // Reads are counted by `add_reads`; a new version keeps the count.
+                record.read_count = record.read_count.max(old.read_count);
+                supersedes(&record, old).then_some(record)
             })
             .collect();
         debug!(
@@ -329,6 +332,32 @@ impl SearchIndex for MeiliIndex {
         }
         let adding = self.schemas.add_or_replace(&changed, Some(PRIMARY_KEY));
         self.applied("indexing documents", adding).await
+    }
+
+    async fn add_reads(&self, reads: Vec<(SchemaName, u64)>) -> Result<(), SearchError> {
+        if reads.is_empty() {
+            return Ok(());
+        }
+        let _writing = self.writes.lock().await;
+        let mut added: HashMap<String, u64> = HashMap::new();
+        for (schema, count) in &reads {
+            *added.entry(record::key_of(schema)).or_default() += count;
+        }
+        let keys: Vec<String> = added.keys().cloned().collect();
+        let mut indexed = self.indexed(&keys).await?;
+        let changed: Vec<Record> = added
+            .into_iter()
+            .filter_map(|(key, count)| {
+                let mut record = indexed.remove(&key)?;
+                record.read_count = record.read_count.saturating_add(count);
+                Some(record)
+            })
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let adding = self.schemas.add_or_replace(&changed, Some(PRIMARY_KEY));
+        self.applied("adding read counts", adding).await
     }
 
     async fn remove(&self, schema: &SchemaName) -> Result<(), SearchError> {

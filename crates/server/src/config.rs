@@ -194,6 +194,16 @@ pub struct ServeConfig {
     #[arg(long, env = "OVSR_SEARCH_CACHE_PAGES", default_value_t = 4096)]
     pub search_cache_pages: u64,
 
+    /// How often the schema reads counted in this process are added to the search
+    /// index, for the popularity sort.
+    #[arg(
+        long,
+        env = "OVSR_SEARCH_READS_EVERY",
+        default_value = "30s",
+        value_parser = humantime::parse_duration
+    )]
+    pub search_reads_every: Duration,
+
     /// Most searches running at once; more are refused with RESOURCE_EXHAUSTED
     /// rather than queued. Defaults to twice the number of cores.
     #[arg(long, env = "OVSR_MAX_CONCURRENT_SEARCHES")]
@@ -255,6 +265,7 @@ impl ServeConfig {
             meili_index: "ovsr-schemas".to_owned(),
             meili_timeout: Duration::from_secs(2),
             search_cache_pages: 4096,
+            search_reads_every: Duration::from_secs(30),
             max_concurrent_searches: None,
             grpc_web_allowed_origins: Vec::new(),
             shutdown_grace: Duration::from_secs(10),

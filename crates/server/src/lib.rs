@@ -128,6 +128,8 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
         searcher,
         metrics: search_metrics,
         wake: registry.writes(),
+        reads: registry.reads(),
+        reads_every: config.search_reads_every,
     };
     let app = build_stack(grpc, http::routes(registry, Arc::new(metrics)));
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::error::ApiError;
+use crate::search::ReadCounter;
 use resolver::StoreResolver;
 
 pub use registration::Registration;
@@ -50,6 +51,8 @@ pub struct Registry {
     engine: Engine,
     /// Pinged after every write, so the search indexer picks changes up at once.
     writes: Arc<Notify>,
+    /// Schema reads, for the popularity the indexer hands to the search index.
+    reads: Arc<ReadCounter>,
 }
 
 impl Registry {
@@ -68,7 +71,13 @@ impl Registry {
             limits,
             engine,
             writes: Arc::new(Notify::new()),
+            reads: Arc::new(ReadCounter::default()),
         }
+    }
+
+    /// The reads counted so far, shared with the indexer.
+    pub fn reads(&self) -> Arc<ReadCounter> {
+        Arc::clone(&self.reads)
     }
 
     /// Compile options with this registry's engine and everything else default.
@@ -114,7 +123,9 @@ impl Registry {
             }
             Target::Digest(digest) => self.store.get_by_digest(digest, include_deleted).await?,
         };
-        found.ok_or_else(|| ApiError::NotFound(describe_missing(target)))
+        let found = found.ok_or_else(|| ApiError::NotFound(describe_missing(target)))?;
+        self.reads.record(&found.schema);
+        Ok(found)
     }
 
     /// Parses a document to validate, within the size limit and the parser's depth

@@ -8,6 +8,7 @@
 //! would each index only part of the changes; such deployments need Meilisearch.
 
 mod indexer;
+mod reads;
 mod reindex;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ use tracing::{info, warn};
 use crate::config::ServeConfig;
 
 pub use indexer::Indexer;
+pub use reads::ReadCounter;
 pub use reindex::{ReindexSummary, reindex};
 
 /// The index's directory inside the data directory.
@@ -290,8 +292,8 @@ fn document_from(version: &StoredVersion) -> Result<SearchDocument, StoreError> 
         &value,
     );
     document.tags = version.tags.clone();
-    // TODO: fill the read count from the cache's counts; until then popularity sort
-    // orders every schema alike.
+    // The read count starts at 0: the index keeps the count it has, and the indexer
+    // adds the reads this process counts.
     document.created_at_ms = version.created_at_ms;
     document.state = version.state;
     // The stored title and description are the document's own; a schema whose JSON
@@ -330,6 +332,9 @@ mod tests {
             Ok(())
         }
         async fn remove(&self, _: &SchemaName) -> Result<(), SearchError> {
+            Ok(())
+        }
+        async fn add_reads(&self, _: Vec<(SchemaName, u64)>) -> Result<(), SearchError> {
             Ok(())
         }
         async fn search(&self, _: &SearchQuery) -> Result<SearchPage, SearchError> {

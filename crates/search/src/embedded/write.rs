@@ -54,8 +54,12 @@ impl Inner {
         // latest committed state.
         let searcher = self.reader.searcher();
         let mut changed = 0usize;
-        for (schema, document) in latest {
+        for (schema, mut document) in latest {
             let indexed = self.indexed_document(&searcher, &schema)?;
+            if let Some(indexed) = &indexed {
+                // Reads are counted by `add_reads`; a new version keeps the count.
+                document.read_count = document.read_count.max(indexed.read_count);
+            }
             if indexed
                 .is_some_and(|indexed| indexed.version > document.version || indexed == document)
             {
@@ -71,6 +75,28 @@ impl Inner {
             self.commit(&mut writer, checkpoint)?;
         }
         debug!(changed, "upserted documents");
+        Ok(())
+    }
+
+    pub(super) fn add_reads(&self, reads: Vec<(SchemaName, u64)>) -> Result<(), SearchError> {
+        let mut writer = self.lock_writer()?;
+        let searcher = self.reader.searcher();
+        let mut changed = 0usize;
+        for (schema, count) in reads {
+            let Some(mut document) = self.indexed_document(&searcher, &schema)? else {
+                continue;
+            };
+            document.read_count = document.read_count.saturating_add(count);
+            let tantivy_doc = self.fields.tantivy_document(&document)?;
+            writer.writer.delete_term(self.fields.key_term(&schema));
+            writer.writer.add_document(tantivy_doc)?;
+            changed += 1;
+        }
+        if changed > 0 {
+            let checkpoint = self.checkpoint.load(Ordering::Acquire);
+            self.commit(&mut writer, checkpoint)?;
+        }
+        debug!(changed, "added read counts");
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ovsr_core::{SchemaName, Version};
 use ovsr_search::SearchIndex;
@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::{SearchMetrics, Searcher, document_of};
+use super::{ReadCounter, SearchMetrics, Searcher, document_of};
 
 /// Changes claimed per round.
 const BATCH: usize = 100;
@@ -45,6 +45,10 @@ pub struct Indexer {
     /// Pinged after local writes, so they are indexed without waiting a full
     /// idle interval.
     pub wake: Arc<Notify>,
+    /// Reads served since the counts were last handed to the index.
+    pub reads: Arc<ReadCounter>,
+    /// How often read counts go to the index.
+    pub reads_every: Duration,
 }
 
 /// What one round found for one schema.
@@ -84,8 +88,13 @@ impl Indexer {
         // Changes claimed by a round that failed, retried before claiming more: left
         // to their lease instead, they would wait it out after the index is back.
         let mut held = Vec::new();
+        let mut reads_due = Instant::now() + self.reads_every;
         while !cancel.is_cancelled() {
             self.record_lag().await;
+            if Instant::now() >= reads_due {
+                self.hand_over_reads().await;
+                reads_due = Instant::now() + self.reads_every;
+            }
             match self.index_one_batch(&mut held).await {
                 Ok(handled) if handled > 0 => backoff = FIRST_BACKOFF,
                 Ok(_) => {
@@ -161,6 +170,23 @@ impl Indexer {
             "indexed"
         );
         Ok(())
+    }
+
+    /// Adds the reads counted since last time to the index; counts are estimates, so
+    /// a failed write drops them rather than hold them.
+    async fn hand_over_reads(&self) {
+        let reads = self.reads.take();
+        if reads.is_empty() {
+            return;
+        }
+        let schemas = reads.len();
+        match self.index.add_reads(reads).await {
+            Ok(()) => {
+                self.searcher.index_changed();
+                debug!(schemas, "read counts indexed");
+            }
+            Err(err) => debug!(error = %err, schemas, "read counts dropped"),
+        }
     }
 
     /// Publishes the outbox's oldest pending age; a failure to read it is left to

@@ -443,3 +443,40 @@ fn offline_version(namespace: &str, i: usize) -> anyhow::Result<NewVersion> {
         references: std::collections::BTreeMap::new(),
     })
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_make_a_schema_popular_and_a_new_version_keeps_its_reads() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|config| {
+        config.search_reads_every = Duration::from_millis(100);
+    })
+    .await?;
+    // Registered first, so it is the older: recency alone would not put it first.
+    server.publish("often-read", ORDER).await?;
+    server.publish("rarely-read", ORDER).await?;
+    for _ in 0..320 {
+        server.fetch("often-read", 1).await?;
+    }
+    for _ in 0..32 {
+        server.fetch("rarely-read", 1).await?;
+    }
+    let request = SearchRequest {
+        sort: ovsr_proto::v1::SearchSort::Popularity as i32,
+        ..request_in(&server, "purchase")
+    };
+    let popular_first = |r: &SearchResponse| names(r) == ["often-read", "rarely-read"];
+    let response = search_until(&server, &request, popular_first).await;
+    assert_eq!(names(&response), ["often-read", "rarely-read"]);
+
+    // A new version of the often read one: were its reads forgotten, it would fall
+    // behind the other.
+    let v2 = ORDER.replace("What a customer bought", "What a customer ordered");
+    server.publish("often-read", &v2).await?;
+    let request_v2 = SearchRequest {
+        query: "ordered".to_owned(),
+        ..request.clone()
+    };
+    search_until(&server, &request_v2, |r| r.hits.len() == 1).await;
+    let response = search(&server, request).await;
+    assert_eq!(names(&response), ["often-read", "rarely-read"]);
+    server.shutdown().await
+}
