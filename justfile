@@ -74,6 +74,17 @@ tools: _buf
     @echo "grpcurl: {{ venv }}/bin/grpcurl"
     @echo "just:    {{ venv }}/bin/just"
 
+# Regenerate the SDKs' code from the protos (the Rust stubs are built by cargo).
+gen:
+    bash sdk/python/generate.sh
+    cd sdk/typescript && npm ci --no-audit --no-fund && npm run gen
+
+# The Python and TypeScript SDKs' tests against a live `ovsr serve`.
+test-sdks:
+    cargo build --locked -p ovsr-server --bin ovsr
+    OVSR_BIN="$PWD/target/debug/ovsr" bash sdk/python/run-tests.sh
+    OVSR_BIN="$PWD/target/debug/ovsr" bash sdk/typescript/run-tests.sh
+
 # Run the CI script: services, tools, fmt-check, clippy, buf lint, tests.
 ci:
     bash .ci/run
