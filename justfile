@@ -40,6 +40,10 @@ fmt-check:
 buf-lint: _buf
     {{ buf }} lint
 
+# Check the API against the last released one.
+buf-breaking: _buf
+    {{ buf }} breaking --against proto/released/0.1.0.binpb
+
 # Run every benchmark, each against its baseline in the same run (minutes; see README).
 bench: bench-engines bench-validation bench-store bench-cache bench-search
 
