@@ -64,8 +64,7 @@ bench-store:
 bench-cache:
     cargo run --release --locked -p ovsr-bench --bin cache
 
-# Search through OVSR against Meilisearch queried directly (when a `meilisearch`
-# binary is at MEILI_BIN or on PATH), and against the embedded index.
+# Search through OVSR against direct Meilisearch (binary at MEILI_BIN or on PATH) and embedded.
 bench-search:
     cargo run --release --locked -p ovsr-bench --bin search
 
