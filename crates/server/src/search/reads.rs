@@ -21,7 +21,11 @@ impl ReadCounter {
     /// Counts a read of `schema`. Costs one atomic add, and for a sampled read a map
     /// update, skipped when another thread holds the map: counts are estimates.
     pub fn record(&self, schema: &SchemaName) {
-        if !self.reads.fetch_add(1, Ordering::Relaxed).is_multiple_of(SAMPLE) {
+        if !self
+            .reads
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(SAMPLE)
+        {
             return;
         }
         if let Ok(mut counts) = self.counts.try_lock() {
