@@ -45,7 +45,7 @@ buf-breaking: _buf
     {{ buf }} breaking --against proto/released/0.1.0.binpb
 
 # Run every benchmark, each against its baseline in the same run (minutes; see README).
-bench: bench-engines bench-validation bench-store bench-cache bench-search
+bench: bench-engines bench-validation bench-store bench-cache bench-search bench-load
 
 # Validation engines in process: boon, jsonschema, and ajv under Node.
 bench-engines:
@@ -63,6 +63,14 @@ bench-store:
 # Cached GetSchema against a no-op server, and the Redis path against redis-benchmark.
 bench-cache:
     cargo run --release --locked -p ovsr-bench --bin cache
+
+# Open-loop load scenarios (baseline, peak, stress, spike) for each workload (minutes).
+bench-load:
+    cargo run --release --locked -p ovsr-bench --bin load
+
+# Every load workload through every phase, briefly, as CI runs it: proves the harness works.
+bench-smoke:
+    cargo run --locked -p ovsr-bench --bin load -- --smoke
 
 # Search through OVSR against direct Meilisearch (binary at MEILI_BIN or on PATH) and embedded.
 bench-search:

@@ -1,13 +1,16 @@
 //! Benchmarks for OVSR. The `engines` binary compares the validation engines with each
 //! other and with ajv; the `store` binary measures the PostgreSQL store against
 //! pgbench; the `cache` binary measures the cache layers against a no-op server and
-//! redis-benchmark. This library holds their parts.
+//! redis-benchmark; the `search` binary measures search against direct Meilisearch;
+//! the `load` binary runs open-loop scenarios (baseline, peak, stress, spike) against
+//! measured capacity. This library holds their parts.
 
 pub mod ajv;
 pub mod cache;
 pub mod check;
 pub mod corpus;
 pub mod generated;
+pub mod load;
 pub mod measure;
 pub mod report;
 pub mod store;

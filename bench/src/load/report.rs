@@ -1,0 +1,341 @@
+//! The load benchmark's results: serialized to `bench/results/load.json`, and as
+//! Markdown tables, one per workload with a row per phase.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::LoadWorkload;
+use super::process::ProcessUsage;
+use super::record::Percentiles;
+use super::schedule::{Phase, PhaseRates};
+
+/// How to read the tables, appended to the Markdown.
+const NOTES: &str = "
+How to read this:
+
+- capacity: closed loop, the callers sending back to back; its rate is what the
+  server sustained, and its latencies are measured from each actual send.
+- The other phases are open loop: calls are sent at fixed intended times (rate
+  from the capacity: baseline half of it, peak 2×, stress 5×, spike 10× the
+  baseline, after-spike the baseline again right after the spike), each on a task of
+  its own. Latency runs from the intended send time, so queueing anywhere (in the
+  server, the connections or the generator) shows; the send lag column is how late
+  the generator itself sent, p99.
+- Calls beyond the bound of outstanding ones are not sent and count as `dropped`;
+  calls without an answer within the call timeout count as `timeout`. Latency
+  percentiles cover the successful calls only.
+- achieved: successful calls over the phase's window (its scheduled length; for the
+  last phase of a schedule, until its last answer came back).
+- CPU and RSS are of the whole benchmark process, read from `/proc/self/stat` and
+  `/proc/self/status` every 100 ms: the server runs inside it, beside the load
+  generator, so they are server and generator together. CPU is in percent of one
+  core.
+- HTTP calls go over at most a fixed number of HTTP/1.1 connections; a call waiting
+  for one counts that wait in its latency.
+- The machine is shared and has few cores: the server and the generator compete for
+  them, so compare phases of one run rather than absolute figures across runs.
+";
+
+/// One phase's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseRow {
+    /// Which phase.
+    pub phase: Phase,
+    /// The intended arrival rate, per second; none for the closed loop.
+    pub offered_per_sec: Option<f64>,
+    /// The window the achieved rate is over, ms.
+    pub window_ms: u64,
+    /// Calls meant to be sent (all calls made, closed loop).
+    pub scheduled: u64,
+    /// Calls answered as expected.
+    pub ok: u64,
+    /// Successful calls per second over the window.
+    pub achieved_per_sec: f64,
+    /// Failed or unsent calls by kind.
+    pub errors: BTreeMap<String, u64>,
+    /// Latencies of the successful calls.
+    pub latency: Percentiles,
+    /// p99 of how late the generator sent a call, µs; none for the closed loop.
+    pub send_lag_p99_us: Option<u64>,
+    /// CPU and memory of the process over the window.
+    pub process: ProcessUsage,
+}
+
+impl PhaseRow {
+    /// Failed or unsent calls.
+    pub fn failed(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// One workload's scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadReport {
+    /// Which workload.
+    pub workload: LoadWorkload,
+    /// What one call is.
+    pub description: String,
+    /// Successful calls per second, closed loop.
+    pub capacity_per_sec: f64,
+    /// The open-loop rates offered.
+    pub rates: PhaseRates,
+    /// Every phase, in the order run.
+    pub phases: Vec<PhaseRow>,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    /// The command that produced it.
+    pub command: String,
+    /// Cores the machine has.
+    pub cores: usize,
+    /// `/proc/loadavg` at the start and at the end.
+    pub load: [String; 2],
+    /// A short run that only checks every path works.
+    pub smoke: bool,
+    /// Milliseconds of the capacity closed loop.
+    pub capacity_ms: u64,
+    /// Milliseconds of each open-loop phase.
+    pub phase_ms: u64,
+    /// Milliseconds of the spike.
+    pub spike_ms: u64,
+    /// Callers in flight in the closed loop.
+    pub callers: usize,
+    /// Calls outstanding at most in the open loop.
+    pub max_outstanding: usize,
+    /// HTTP/1.1 connections at most, HTTP workloads.
+    pub http_connections: usize,
+    /// HTTP/2 connections the gRPC calls are spread over.
+    pub grpc_connections: usize,
+    /// Schemas registered and read.
+    pub schemas: usize,
+    /// Mean bytes of a served document.
+    pub mean_document_bytes: usize,
+    /// The highest baseline rate, if capped.
+    pub baseline_cap: Option<f64>,
+    /// One scenario per workload.
+    pub workloads: Vec<WorkloadReport>,
+}
+
+impl LoadReport {
+    /// What makes a smoke run fail: a phase without one successful call, or any
+    /// error at baseline.
+    pub fn smoke_problems(&self, expected: &[LoadWorkload]) -> Vec<String> {
+        let mut problems = Vec::new();
+        for workload in expected {
+            let Some(report) = self.workloads.iter().find(|w| w.workload == *workload) else {
+                problems.push(format!("{workload}: did not run"));
+                continue;
+            };
+            for phase in PHASES_EXPECTED {
+                let Some(row) = report.phases.iter().find(|row| row.phase == phase) else {
+                    problems.push(format!("{workload}: phase {phase} did not run"));
+                    continue;
+                };
+                if row.ok == 0 {
+                    problems.push(format!("{workload}: no successful call in {phase}"));
+                }
+                if phase == Phase::Baseline && row.failed() > 0 {
+                    let errors = errors_cell(&row.errors);
+                    problems.push(format!("{workload}: errors at baseline: {errors}"));
+                }
+            }
+        }
+        problems
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = writeln!(md, "# Load: open-loop phases against measured capacity\n");
+        let _ = writeln!(md, "Command: `{}`  ", self.command);
+        let [start, end] = &self.load;
+        let _ = writeln!(
+            md,
+            "{} cores; load average at start {start}, at end {end}.\n",
+            self.cores
+        );
+        let cap = self.baseline_cap.map_or_else(String::new, |cap| {
+            format!("; baseline capped at {cap:.0}/s")
+        });
+        let _ = writeln!(
+            md,
+            "{} SchemaStore schemas (files of 1 to 16 KiB), mean document {} bytes. \
+             Capacity {} ms closed loop with {} callers; phases of {} ms, spike {} ms; \
+             at most {} calls outstanding; gRPC over {} connections, HTTP over at most {}{cap}.\n",
+            self.schemas,
+            self.mean_document_bytes,
+            self.capacity_ms,
+            self.callers,
+            self.phase_ms,
+            self.spike_ms,
+            self.max_outstanding,
+            self.grpc_connections,
+            self.http_connections,
+        );
+        for workload in &self.workloads {
+            write_workload(&mut md, workload);
+        }
+        md.push_str(NOTES);
+        md
+    }
+}
+
+/// The phases every scenario runs.
+const PHASES_EXPECTED: [Phase; 6] = [
+    Phase::Capacity,
+    Phase::Baseline,
+    Phase::Peak,
+    Phase::Stress,
+    Phase::Spike,
+    Phase::AfterSpike,
+];
+
+fn write_workload(md: &mut String, workload: &WorkloadReport) {
+    let _ = writeln!(
+        md,
+        "## {}: {}\n\ncapacity {:.0}/s\n",
+        workload.workload, workload.description, workload.capacity_per_sec
+    );
+    let _ = writeln!(
+        md,
+        "| phase | offered/s | achieved/s | calls | ok | errors | p50 | p90 | p99 | p99.9 \
+         | max | send lag p99 | CPU % | RSS MiB |"
+    );
+    let _ = writeln!(
+        md,
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in &workload.phases {
+        let offered = row
+            .offered_per_sec
+            .map_or_else(|| "closed".to_owned(), |rate| format!("{rate:.0}"));
+        let lag = row.send_lag_p99_us.map_or_else(String::new, micros);
+        let l = &row.latency;
+        let _ = writeln!(
+            md,
+            "| {} | {offered} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {lag} | {:.0} | {:.0} |",
+            row.phase,
+            row.achieved_per_sec,
+            row.scheduled,
+            row.ok,
+            errors_cell(&row.errors),
+            micros(l.p50_us),
+            micros(l.p90_us),
+            micros(l.p99_us),
+            micros(l.p999_us),
+            micros(l.max_us),
+            row.process.cpu_percent,
+            row.process.rss_max_mib,
+        );
+    }
+    md.push('\n');
+}
+
+/// Errors as `kind: count, …`, or 0.
+fn errors_cell(errors: &BTreeMap<String, u64>) -> String {
+    if errors.is_empty() {
+        return "0".to_owned();
+    }
+    let parts: Vec<String> = errors
+        .iter()
+        .map(|(kind, count)| format!("{kind}: {count}"))
+        .collect();
+    parts.join(", ")
+}
+
+/// A latency in µs as µs below 10 ms, else ms.
+fn micros(us: u64) -> String {
+    if us < 10_000 {
+        format!("{us} µs")
+    } else {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(phase: Phase, ok: u64, errors: &[(&str, u64)]) -> PhaseRow {
+        PhaseRow {
+            phase,
+            offered_per_sec: Some(10.0),
+            window_ms: 1000,
+            scheduled: ok,
+            ok,
+            achieved_per_sec: ok as f64,
+            errors: errors.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect(),
+            latency: Percentiles::default(),
+            send_lag_p99_us: None,
+            process: ProcessUsage::default(),
+        }
+    }
+
+    fn report(phases: Vec<PhaseRow>) -> LoadReport {
+        LoadReport {
+            command: String::new(),
+            cores: 2,
+            load: [String::new(), String::new()],
+            smoke: true,
+            capacity_ms: 1,
+            phase_ms: 1,
+            spike_ms: 1,
+            callers: 1,
+            max_outstanding: 1,
+            http_connections: 1,
+            grpc_connections: 1,
+            schemas: 1,
+            mean_document_bytes: 1,
+            baseline_cap: None,
+            workloads: vec![WorkloadReport {
+                workload: LoadWorkload::HttpGet304,
+                description: String::new(),
+                capacity_per_sec: 1.0,
+                rates: PhaseRates::from_capacity(2.0, None),
+                phases,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_smoke_run_passes_with_calls_everywhere_and_errors_only_under_stress() {
+        let phases = PHASES_EXPECTED
+            .iter()
+            .map(|&phase| match phase {
+                Phase::Stress => row(phase, 5, &[("dropped", 9)]),
+                _ => row(phase, 5, &[]),
+            })
+            .collect();
+        let report = report(phases);
+        assert!(
+            report
+                .smoke_problems(&[LoadWorkload::HttpGet304])
+                .is_empty()
+        );
+        assert!(report.markdown().contains("dropped: 9"));
+    }
+
+    #[test]
+    fn a_smoke_run_fails_on_baseline_errors_silent_phases_and_missing_workloads() {
+        let phases = vec![
+            row(Phase::Capacity, 5, &[]),
+            row(Phase::Baseline, 5, &[("http 503", 1)]),
+            row(Phase::Peak, 0, &[]),
+        ];
+        let report = report(phases);
+        let expected = [LoadWorkload::HttpGet304, LoadWorkload::GetSchemaHot];
+        let problems = report.smoke_problems(&expected);
+        // Baseline errors, a silent peak, three phases missing, one workload missing.
+        assert_eq!(problems.len(), 6, "{problems:?}");
+    }
+
+    #[test]
+    fn short_latencies_read_in_microseconds_and_long_ones_in_milliseconds() {
+        assert_eq!(micros(950), "950 µs");
+        assert_eq!(micros(12_345), "12.3 ms");
+    }
+}
