@@ -127,8 +127,8 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {scratch:?}"))?;
 
     // The servers get their own threads; the callers and the set-up run here.
-    let servers = runtime()?;
-    let client = runtime()?;
+    let servers = runtime("bench-servers")?;
+    let client = runtime("bench-callers")?;
     // Outlives the servers, which stop only in the clean-up.
     let data_dir = tempfile::tempdir()?;
     let mut cleanup = Cleanup::default();
@@ -424,9 +424,11 @@ impl Harness<'_> {
     }
 }
 
-fn runtime() -> Result<Runtime> {
+/// A runtime whose threads carry `name`, so a profile tells servers from callers.
+fn runtime(name: &str) -> Result<Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name(name)
         .enable_all()
         .build()?)
 }
