@@ -23,8 +23,6 @@ use crate::{CacheError, CacheLayer, CacheMetrics};
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
     /// `redis://host:port/db`, or `redis-cluster://host:port?node=host:port…`.
-    // TODO: run the layer suite against a Redis Cluster; only single servers are
-    // tested, so cross-slot behaviour rests on one DEL per key.
     pub url: String,
     /// Longest a cache call may take before the read goes to the store.
     pub timeout: Duration,
