@@ -2,7 +2,8 @@
 //! its capacity, then open loop at fixed arrival rates derived from it, measuring
 //! every call from the moment it was meant to be sent.
 //!
-//! - [`target`]: one call of a workload (gRPC `GetSchema`, HTTP GET of a document).
+//! - [`target`]: one call of a workload (gRPC `GetSchema`, `ListSchemas`, `Search`,
+//!   `Validate`, HTTP GET of a document).
 //! - [`schedule`]: intended send times and the phases' rates, pure arithmetic.
 //! - [`record`]: latency histograms and error counts.
 //! - [`generator`]: the closed and the open loop.
@@ -35,14 +36,23 @@ pub enum LoadWorkload {
     HttpGet200,
     /// The same GET with `If-None-Match` set to the document's ETag, answered 304.
     HttpGet304,
+    /// gRPC `ListSchemas`, a first page of the run's namespace.
+    ListSchemas,
+    /// gRPC `Search` for a registered schema's name, through the page cache.
+    Search,
+    /// gRPC unary `Validate` of a small document against a registered schema.
+    Validate,
 }
 
 impl LoadWorkload {
     /// Every workload, in report order.
-    pub const ALL: [LoadWorkload; 3] = [
+    pub const ALL: [LoadWorkload; 6] = [
         LoadWorkload::GetSchemaHot,
         LoadWorkload::HttpGet200,
         LoadWorkload::HttpGet304,
+        LoadWorkload::ListSchemas,
+        LoadWorkload::Search,
+        LoadWorkload::Validate,
     ];
 
     /// Its name on the command line and in reports.
@@ -51,6 +61,9 @@ impl LoadWorkload {
             Self::GetSchemaHot => "get-schema-hot",
             Self::HttpGet200 => "http-get-200",
             Self::HttpGet304 => "http-get-304",
+            Self::ListSchemas => "list-schemas",
+            Self::Search => "search",
+            Self::Validate => "validate",
         }
     }
 
@@ -60,6 +73,9 @@ impl LoadWorkload {
             Self::GetSchemaHot => "gRPC GetSchema, name + pinned version, cached",
             Self::HttpGet200 => "HTTP GET /schemas/{ns}/{name}/{version}, 200 with body",
             Self::HttpGet304 => "HTTP GET /schemas/{ns}/{name}/{version}, If-None-Match → 304",
+            Self::ListSchemas => "gRPC ListSchemas, first page of 20 in the run's namespace",
+            Self::Search => "gRPC Search for a registered schema's name, page cache on",
+            Self::Validate => "gRPC Validate of a small document, compiled validator cached",
         }
     }
 }

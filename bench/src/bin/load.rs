@@ -2,7 +2,7 @@
 //! arrival rates derived from it, for each workload.
 //!
 //! `cargo run --release -p ovsr-bench --bin load [-- --phase-ms MS --capacity-ms MS
-//! --spike-ms MS --workloads get-schema-hot,http-get-200,http-get-304 --smoke]`
+//! --spike-ms MS --workloads get-schema-hot,http-get-200,… --smoke]`
 //!
 //! The server runs in this process on its embedded default store in a temporary
 //! directory, with a few dozen SchemaStore schemas registered. For each workload:
@@ -27,7 +27,7 @@ use ovsr_bench::load::LoadWorkload;
 use ovsr_bench::load::report::{LoadReport, WorkloadReport};
 use ovsr_bench::load::scenario::{ScenarioSettings, run_scenario};
 use ovsr_bench::load::schemas::{self, Registered};
-use ovsr_bench::load::target::{GrpcGetSchema, HttpGet, Target};
+use ovsr_bench::load::target::{GrpcGetSchema, GrpcUnary, HttpGet, Target};
 use ovsr_server::{RunningServer, ServeConfig};
 use reqwest::{StatusCode, Url};
 use tokio::runtime::Runtime;
@@ -56,7 +56,7 @@ struct Options {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "get-schema-hot,http-get-200,http-get-304"
+        default_value = "get-schema-hot,http-get-200,http-get-304,list-schemas,search,validate"
     )]
     workloads: Vec<LoadWorkload>,
     /// Callers in flight in the closed loop.
@@ -137,7 +137,11 @@ fn main() -> Result<()> {
     let servers = runtime()?;
     let client = runtime()?;
     let data_dir = tempfile::tempdir()?;
-    let server = servers.block_on(start_server(ServeConfig::new(data_dir.path())))?;
+    let mut config = ServeConfig::new(data_dir.path());
+    // Searches in flight are bounded to shed load; here the phases measure how latency
+    // grows with load, so the bound is set above what any phase keeps in flight.
+    config.max_concurrent_searches = Some(settings.max_outstanding);
+    let server = servers.block_on(start_server(config))?;
     let outcome = run(&options, &settings, bench_dir, &server, &client);
     let stopped = servers.block_on(server.shutdown());
     let ran = outcome?;
@@ -224,6 +228,15 @@ fn run(
                 let target = HttpGet::new(requests, expected, options.http_connections)?;
                 scenario(workload, client, target, settings)?
             }
+            LoadWorkload::ListSchemas | LoadWorkload::Search | LoadWorkload::Validate => {
+                let calls = match workload {
+                    LoadWorkload::ListSchemas => schemas::list_calls(NAMESPACE),
+                    LoadWorkload::Search => schemas::search_calls(NAMESPACE, &prepared.registered),
+                    _ => schemas::validate_calls(NAMESPACE, &prepared.registered),
+                };
+                let target = GrpcUnary::new(&prepared.channels, calls);
+                scenario(workload, client, target, settings)?
+            }
         };
         reports.push(report);
     }
@@ -256,6 +269,9 @@ async fn prepare(options: &Options, bench_dir: &Path, server: &RunningServer) ->
     })
 }
 
+/// How long a workload's first call may take to succeed before its scenario runs.
+const READY_LIMIT: Duration = Duration::from_secs(10);
+
 fn scenario<T: Target>(
     workload: LoadWorkload,
     client: &Runtime,
@@ -263,9 +279,15 @@ fn scenario<T: Target>(
     settings: &ScenarioSettings,
 ) -> Result<WorkloadReport> {
     let target = Arc::new(target);
-    // One call first, so a workload that cannot work at all says why at once.
-    if let Err(error) = client.block_on(target.call(0)) {
-        eprintln!("{workload}: the first call failed: {error}");
+    // One call first, retried while the server catches up (search indexes in the
+    // background), so a workload that cannot work at all says why at once.
+    let deadline = std::time::Instant::now() + READY_LIMIT;
+    while let Err(error) = client.block_on(target.call(0)) {
+        if std::time::Instant::now() >= deadline {
+            eprintln!("{workload}: the first call failed: {error}");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
     let outcome = run_scenario(client.handle(), &target, settings)?;
     Ok(WorkloadReport {

@@ -5,13 +5,17 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
+use ovsr_proto::v1::schema_selector::Target;
 use ovsr_proto::v1::schema_service_client::SchemaServiceClient;
-use ovsr_proto::v1::{GetSchemaRequest, RegisterSchemaRequest};
+use ovsr_proto::v1::{
+    GetSchemaRequest, ListSchemasRequest, RegisterSchemaRequest, SchemaSelector, SearchRequest,
+    ValidateRequest, VersionRef,
+};
 use reqwest::Url;
 use reqwest::header::HeaderValue;
 use tonic::transport::Channel;
 
-use super::target::HttpRequest;
+use super::target::{HttpRequest, UnaryCall};
 use crate::store::calls::get_by_name;
 
 /// Schema files of this many bytes are taken: the few KB most schemas weigh.
@@ -154,4 +158,53 @@ mod tests {
         assert_eq!(etag, "\"sha256:a\"");
         assert_eq!(mean_served_bytes(&set), 10);
     }
+}
+
+/// One `ListSchemas` first page of `namespace`.
+pub fn list_calls(namespace: &str) -> Vec<UnaryCall> {
+    vec![UnaryCall::List(ListSchemasRequest {
+        namespace: namespace.to_owned(),
+        page_size: 20,
+        ..Default::default()
+    })]
+}
+
+/// A `Search` per registered schema, for its name's first word.
+pub fn search_calls(namespace: &str, registered: &[Registered]) -> Vec<UnaryCall> {
+    registered
+        .iter()
+        .map(|schema| {
+            let word = schema
+                .name
+                .split(['-', '.', '_'])
+                .next()
+                .unwrap_or(&schema.name);
+            UnaryCall::Search(SearchRequest {
+                query: word.to_owned(),
+                namespaces: vec![namespace.to_owned()],
+                page_size: 10,
+                ..Default::default()
+            })
+        })
+        .collect()
+}
+
+/// A `Validate` of `{}` per registered schema: valid or not, each is one result.
+pub fn validate_calls(namespace: &str, registered: &[Registered]) -> Vec<UnaryCall> {
+    registered
+        .iter()
+        .map(|schema| {
+            UnaryCall::Validate(ValidateRequest {
+                schema: Some(SchemaSelector {
+                    target: Some(Target::VersionRef(VersionRef {
+                        namespace: namespace.to_owned(),
+                        name: schema.name.clone(),
+                        version: schema.version,
+                    })),
+                }),
+                document: "{}".to_owned(),
+                ..Default::default()
+            })
+        })
+        .collect()
 }

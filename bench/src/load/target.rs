@@ -4,8 +4,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use ovsr_proto::v1::GetSchemaRequest;
 use ovsr_proto::v1::schema_service_client::SchemaServiceClient;
+use ovsr_proto::v1::search_service_client::SearchServiceClient;
+use ovsr_proto::v1::validation_service_client::ValidationServiceClient;
+use ovsr_proto::v1::{GetSchemaRequest, ListSchemasRequest, SearchRequest, ValidateRequest};
 use reqwest::header::{HeaderValue, IF_NONE_MATCH};
 use reqwest::{StatusCode, Url};
 use tokio::sync::Semaphore;
@@ -54,6 +56,69 @@ impl Target for GrpcGetSchema {
             .map_err(|status| CallError::Grpc(status.code()))?;
         if answer.get_ref().schema_version.is_none() {
             return Err(CallError::Unexpected("GetSchema answered no version"));
+        }
+        Ok(())
+    }
+}
+
+/// A prepared unary call other than `GetSchema`.
+#[derive(Debug, Clone)]
+pub enum UnaryCall {
+    List(ListSchemasRequest),
+    Search(SearchRequest),
+    Validate(ValidateRequest),
+}
+
+/// gRPC unary calls over prepared requests, spread over a few HTTP/2 connections.
+#[derive(Debug, Clone)]
+pub struct GrpcUnary {
+    channels: Arc<[Channel]>,
+    calls: Arc<[UnaryCall]>,
+}
+
+impl GrpcUnary {
+    /// A target sending `calls` in turn over `channels` in turn.
+    pub fn new(channels: &[Channel], calls: Vec<UnaryCall>) -> Self {
+        Self {
+            channels: channels.into(),
+            calls: calls.into(),
+        }
+    }
+}
+
+impl Target for GrpcUnary {
+    async fn call(&self, index: u64) -> Result<(), CallError> {
+        let index = index as usize;
+        let channel = self.channels[index % self.channels.len()].clone();
+        let failed = |status: tonic::Status| CallError::Grpc(status.code());
+        match self.calls[index % self.calls.len()].clone() {
+            UnaryCall::List(request) => {
+                let answer = SchemaServiceClient::new(channel)
+                    .list_schemas(request)
+                    .await
+                    .map_err(failed)?;
+                if answer.get_ref().schemas.is_empty() {
+                    return Err(CallError::Unexpected("ListSchemas answered an empty page"));
+                }
+            }
+            UnaryCall::Search(request) => {
+                let answer = SearchServiceClient::new(channel)
+                    .search(request)
+                    .await
+                    .map_err(failed)?;
+                if answer.get_ref().hits.is_empty() {
+                    return Err(CallError::Unexpected("Search found nothing"));
+                }
+            }
+            UnaryCall::Validate(request) => {
+                let answer = ValidationServiceClient::new(channel)
+                    .validate(request)
+                    .await
+                    .map_err(failed)?;
+                if answer.get_ref().result.is_none() {
+                    return Err(CallError::Unexpected("Validate answered no result"));
+                }
+            }
         }
         Ok(())
     }
