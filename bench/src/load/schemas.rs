@@ -130,36 +130,6 @@ pub fn mean_served_bytes(registered: &[Registered]) -> usize {
     total / registered.len().max(1)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn registered(name: &str, version: u32) -> Registered {
-        Registered {
-            name: name.to_owned(),
-            version,
-            digest: format!("sha256:{name}"),
-            served_bytes: 10,
-        }
-    }
-
-    #[test]
-    fn http_requests_address_pinned_versions_and_carry_etags_when_conditional() {
-        let base = Url::parse("http://127.0.0.1:8080/").expect("a valid URL");
-        let set = [registered("a", 1), registered("b", 3)];
-        let plain = http_requests(&base, "load", &set, false).expect("requests");
-        let conditional = http_requests(&base, "load", &set, true).expect("requests");
-        assert_eq!(
-            plain[1].url.as_str(),
-            "http://127.0.0.1:8080/schemas/load/b/3"
-        );
-        assert!(plain.iter().all(|request| request.if_none_match.is_none()));
-        let etag = conditional[0].if_none_match.as_ref().expect("an ETag");
-        assert_eq!(etag, "\"sha256:a\"");
-        assert_eq!(mean_served_bytes(&set), 10);
-    }
-}
-
 /// One `ListSchemas` first page of `namespace`.
 pub fn list_calls(namespace: &str) -> Vec<UnaryCall> {
     vec![UnaryCall::List(ListSchemasRequest {
@@ -207,4 +177,34 @@ pub fn validate_calls(namespace: &str, registered: &[Registered]) -> Vec<UnaryCa
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registered(name: &str, version: u32) -> Registered {
+        Registered {
+            name: name.to_owned(),
+            version,
+            digest: format!("sha256:{name}"),
+            served_bytes: 10,
+        }
+    }
+
+    #[test]
+    fn http_requests_address_pinned_versions_and_carry_etags_when_conditional() {
+        let base = Url::parse("http://127.0.0.1:8080/").expect("a valid URL");
+        let set = [registered("a", 1), registered("b", 3)];
+        let plain = http_requests(&base, "load", &set, false).expect("requests");
+        let conditional = http_requests(&base, "load", &set, true).expect("requests");
+        assert_eq!(
+            plain[1].url.as_str(),
+            "http://127.0.0.1:8080/schemas/load/b/3"
+        );
+        assert!(plain.iter().all(|request| request.if_none_match.is_none()));
+        let etag = conditional[0].if_none_match.as_ref().expect("an ETag");
+        assert_eq!(etag, "\"sha256:a\"");
+        assert_eq!(mean_served_bytes(&set), 10);
+    }
 }
