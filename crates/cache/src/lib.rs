@@ -37,5 +37,6 @@ pub use error::CacheError;
 pub use layer::CacheLayer;
 pub use memory::{MemoryCache, Weigh};
 pub use metrics::CacheMetrics;
+pub use popularity::{Popularity, SAMPLE_EVERY};
 pub use redis::{RedisCache, RedisConfig};
 pub use store::CachingSchemaStore;

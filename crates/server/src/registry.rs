@@ -6,6 +6,7 @@ mod resolver;
 
 use std::sync::Arc;
 
+use ovsr_cache::Popularity;
 use ovsr_core::{Digest, DocumentError, RegistryUrls, SchemaName, Version, VersionSelector};
 use ovsr_store::{SchemaStore, StoredVersion};
 use ovsr_validate::{
@@ -15,7 +16,6 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::error::ApiError;
-use crate::search::ReadCounter;
 use resolver::StoreResolver;
 
 pub use registration::Registration;
@@ -52,7 +52,7 @@ pub struct Registry {
     /// Pinged after every write, so the search indexer picks changes up at once.
     writes: Arc<Notify>,
     /// Schema reads, for the popularity the indexer hands to the search index.
-    reads: Arc<ReadCounter>,
+    reads: Arc<Popularity>,
 }
 
 impl Registry {
@@ -71,12 +71,12 @@ impl Registry {
             limits,
             engine,
             writes: Arc::new(Notify::new()),
-            reads: Arc::new(ReadCounter::default()),
+            reads: Arc::new(Popularity::default()),
         }
     }
 
     /// The reads counted so far, shared with the indexer.
-    pub fn reads(&self) -> Arc<ReadCounter> {
+    pub fn reads(&self) -> Arc<Popularity> {
         Arc::clone(&self.reads)
     }
 

@@ -8,7 +8,6 @@
 //! would each index only part of the changes; such deployments need Meilisearch.
 
 mod indexer;
-mod reads;
 mod reindex;
 
 use std::path::{Path, PathBuf};
@@ -34,7 +33,6 @@ use tracing::{info, warn};
 use crate::config::ServeConfig;
 
 pub use indexer::Indexer;
-pub use reads::ReadCounter;
 pub use reindex::{ReindexSummary, reindex};
 
 /// The index's directory inside the data directory.

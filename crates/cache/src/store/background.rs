@@ -125,7 +125,12 @@ async fn flush_read_counts(shared: Arc<Shared>, redis: RedisCache, cancel: Cance
             () = cancel.cancelled() => return,
             _ = every.tick() => {}
         }
-        let counts = shared.popularity.take();
+        let counts: Vec<(String, u64)> = shared
+            .popularity
+            .take()
+            .into_iter()
+            .map(|(schema, count)| (schema.to_string(), count))
+            .collect();
         if !counts.is_empty()
             && let Err(err) = redis.increment_scores(READ_COUNTS_KEY, &counts).await
         {

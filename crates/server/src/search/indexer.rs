@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ovsr_cache::Popularity;
 use ovsr_core::{SchemaName, Version};
 use ovsr_search::SearchIndex;
 use ovsr_store::{ChangeEvent, ChangeKind, SchemaStore};
@@ -16,7 +17,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::{ReadCounter, SearchMetrics, Searcher, document_of};
+use super::{SearchMetrics, Searcher, document_of};
 
 /// Changes claimed per round.
 const BATCH: usize = 100;
@@ -46,7 +47,7 @@ pub struct Indexer {
     /// idle interval.
     pub wake: Arc<Notify>,
     /// Reads served since the counts were last handed to the index.
-    pub reads: Arc<ReadCounter>,
+    pub reads: Arc<Popularity>,
     /// How often read counts go to the index.
     pub reads_every: Duration,
 }
