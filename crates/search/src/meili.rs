@@ -37,7 +37,7 @@ use crate::{
     Facet, FacetValue, IndexStats, SearchDocument, SearchError, SearchHit, SearchIndex, SearchPage,
     SearchQuery, SearchSort,
 };
-use errors::{already_exists, classify, is_absent};
+use errors::Failure;
 use record::{CHECKPOINT_KEY, CheckpointRecord, FILTERABLE, Record, SEARCHABLE, SORTABLE, quoted};
 
 /// Hits reachable by paging, as on the embedded index. Meilisearch stops counting at
@@ -116,7 +116,7 @@ impl MeiliIndex {
     /// server that is down does not stop start-up.
     pub fn new(config: MeiliConfig) -> Result<Self, SearchError> {
         let client = Client::new(config.url.trim_end_matches('/'), config.api_key.as_deref())
-            .map_err(|err| classify("connecting", err))?;
+            .map_err(|err| Failure::Meili(err).classify("connecting"))?;
         let schemas = client.index(&config.index);
         let state = client.index(format!("{}-state", config.index));
         Ok(Self {
@@ -134,27 +134,31 @@ impl MeiliIndex {
     }
 
     /// Runs one request within the request timeout.
+    async fn within<T>(&self, call: impl Future<Output = Result<T, Error>>) -> Result<T, Failure> {
+        let limit = self.config.request_timeout;
+        match tokio::time::timeout(limit, call).await {
+            Ok(result) => result.map_err(Failure::Meili),
+            Err(_) => Err(Failure::Silent(limit)),
+        }
+    }
+
+    /// [`MeiliIndex::within`], its failure classified; `what` names the call.
     async fn timed<T>(
         &self,
         what: &str,
         call: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, SearchError> {
-        match tokio::time::timeout(self.config.request_timeout, call).await {
-            Ok(result) => result.map_err(|err| classify(what, err)),
-            Err(_) => Err(SearchError::Unavailable(format!(
-                "{what}: Meilisearch gave no answer within {:?}",
-                self.config.request_timeout
-            ))),
-        }
+        self.within(call)
+            .await
+            .map_err(|failure| failure.classify(what))
     }
 
     /// Sends a write and waits until Meilisearch has applied it.
-    async fn applied(
+    async fn apply(
         &self,
-        what: &str,
         call: impl Future<Output = Result<TaskInfo, Error>>,
-    ) -> Result<(), SearchError> {
-        let task = self.timed(what, call).await?;
+    ) -> Result<(), Failure> {
+        let task = self.within(call).await?;
         let waiting = task.wait_for_completion(
             &self.client,
             Some(TASK_POLL),
@@ -163,41 +167,33 @@ impl MeiliIndex {
         // Each poll is a request of its own: the task timeout bounds the whole wait.
         let budget = self.config.task_timeout + self.config.request_timeout;
         let done = match tokio::time::timeout(budget, waiting).await {
-            Ok(done) => done.map_err(|err| classify(what, err))?,
-            Err(_) => {
-                let reason = format!("{what}: Meilisearch did not finish within {budget:?}");
-                return Err(SearchError::Unavailable(reason));
-            }
+            Ok(done) => done.map_err(Failure::Meili)?,
+            Err(_) => return Err(Failure::Unfinished(budget)),
         };
         if done.is_failure() {
-            let err = done.unwrap_failure();
-            return Err(classify(what, Error::Meilisearch(err)));
+            return Err(Failure::Meili(Error::Meilisearch(done.unwrap_failure())));
         }
         Ok(())
     }
 
+    /// [`MeiliIndex::apply`], its failure classified; `what` names the write.
+    async fn applied(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<TaskInfo, Error>>,
+    ) -> Result<(), SearchError> {
+        self.apply(call)
+            .await
+            .map_err(|failure| failure.classify(what))
+    }
+
     /// Creates `index` unless it exists.
     async fn ensure_index(&self, index: &Index) -> Result<(), SearchError> {
-        let what = "creating the index";
-        let task = self
-            .timed(
-                what,
-                self.client.create_index(&index.uid, Some(PRIMARY_KEY)),
-            )
-            .await?;
-        let waiting = task.wait_for_completion(
-            &self.client,
-            Some(TASK_POLL),
-            Some(self.config.task_timeout),
-        );
-        let done = waiting.await.map_err(|err| classify(what, err))?;
-        if done.is_failure() {
-            let err = done.unwrap_failure();
-            if !already_exists(&err) {
-                return Err(classify(what, Error::Meilisearch(err)));
-            }
+        let creating = self.client.create_index(&index.uid, Some(PRIMARY_KEY));
+        match self.apply(creating).await {
+            Err(failure) if failure.already_exists() => Ok(()),
+            other => other.map_err(|failure| failure.classify("creating the index")),
         }
-        Ok(())
     }
 
     /// The indexed records of `keys`, by key.
@@ -207,14 +203,16 @@ impl MeiliIndex {
             .with_ids(keys.iter().map(String::as_str))
             .with_limit(keys.len());
         match self
-            .schemas
-            .get_documents_with::<Record>(&query)
+            .within(self.schemas.get_documents_with::<Record>(&query))
             .await
-            .map(|found| found.results)
         {
-            Ok(records) => Ok(records.into_iter().map(|r| (r.id.clone(), r)).collect()),
-            Err(err) if is_absent(&err) => Ok(HashMap::new()),
-            Err(err) => Err(classify("reading indexed versions", err)),
+            Ok(found) => Ok(found
+                .results
+                .into_iter()
+                .map(|r| (r.id.clone(), r))
+                .collect()),
+            Err(failure) if failure.is_absent() => Ok(HashMap::new()),
+            Err(failure) => Err(failure.classify("reading indexed versions")),
         }
     }
 }
@@ -364,10 +362,10 @@ impl SearchIndex for MeiliIndex {
         let key = record::key_of(schema);
         let _writing = self.writes.lock().await;
         let removing = self.schemas.delete_document(&key);
-        match self.applied("removing a document", removing).await {
+        match self.apply(removing).await {
             // Removing from an index never created removes nothing.
-            Err(SearchError::Unavailable(reason)) if reason.contains("does not exist") => Ok(()),
-            other => other,
+            Err(failure) if failure.is_absent() => Ok(()),
+            other => other.map_err(|failure| failure.classify("removing a document")),
         }
     }
 
@@ -406,18 +404,7 @@ impl SearchIndex for MeiliIndex {
         let mut hits = Vec::with_capacity(found.hits.len());
         for hit in found.hits {
             let highlights = highlight::highlights(hit.formatted_result.as_ref());
-            let document = hit.result.into_document()?;
-            hits.push(SearchHit {
-                schema: document.schema,
-                version: document.version,
-                digest: document.digest,
-                title: document.title,
-                description: document.description,
-                tags: document.tags,
-                state: document.state,
-                created_at_ms: document.created_at_ms,
-                highlights,
-            });
+            hits.push(SearchHit::of(hit.result.into_document()?, highlights));
         }
         let next = offset + hits.len();
         let more = hits.len() == page_size && next < total && next <= MAX_PAGING_DEPTH;
@@ -465,13 +452,10 @@ impl SearchIndex for MeiliIndex {
 
     async fn checkpoint(&self) -> Result<u64, SearchError> {
         let reading = self.state.get_document::<CheckpointRecord>(CHECKPOINT_KEY);
-        match tokio::time::timeout(self.config.request_timeout, reading).await {
-            Ok(Ok(record)) => Ok(record.position),
-            Ok(Err(err)) if is_absent(&err) => Ok(0),
-            Ok(Err(err)) => Err(classify("reading the checkpoint", err)),
-            Err(_) => Err(SearchError::Unavailable(
-                "reading the checkpoint: Meilisearch gave no answer in time".to_owned(),
-            )),
+        match self.within(reading).await {
+            Ok(record) => Ok(record.position),
+            Err(failure) if failure.is_absent() => Ok(0),
+            Err(failure) => Err(failure.classify("reading the checkpoint")),
         }
     }
 
@@ -493,10 +477,10 @@ impl SearchIndex for MeiliIndex {
     }
 
     async fn stats(&self) -> Result<IndexStats, SearchError> {
-        let documents = match self.schemas.get_stats().await {
+        let documents = match self.within(self.schemas.get_stats()).await {
             Ok(stats) => stats.number_of_documents as u64,
-            Err(err) if is_absent(&err) => 0,
-            Err(err) => return Err(classify("reading index stats", err)),
+            Err(failure) if failure.is_absent() => 0,
+            Err(failure) => return Err(failure.classify("reading index stats")),
         };
         Ok(IndexStats {
             documents,

@@ -2,7 +2,7 @@
 
 use ovsr_core::{Digest, Namespace, SchemaName, Version, VersionState};
 
-use crate::SearchError;
+use crate::{SearchDocument, SearchError};
 
 /// Hits per page when the query does not say.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
@@ -137,6 +137,23 @@ pub struct SearchHit {
     pub created_at_ms: i64,
     /// Matched fragments, for the fields that matched.
     pub highlights: Vec<Highlight>,
+}
+
+impl SearchHit {
+    /// The hit for an indexed document, with the fragments its match highlights.
+    pub fn of(document: SearchDocument, highlights: Vec<Highlight>) -> Self {
+        Self {
+            schema: document.schema,
+            version: document.version,
+            digest: document.digest,
+            title: document.title,
+            description: document.description,
+            tags: document.tags,
+            state: document.state,
+            created_at_ms: document.created_at_ms,
+            highlights,
+        }
+    }
 }
 
 /// The count of hits carrying one value of a facet.

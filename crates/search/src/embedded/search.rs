@@ -133,17 +133,7 @@ fn hit_of(document: SearchDocument, words: &[String]) -> SearchHit {
         .into_iter()
         .filter_map(|(field, text)| highlight(field, text, words))
         .collect();
-    SearchHit {
-        schema: document.schema,
-        version: document.version,
-        digest: document.digest,
-        title: document.title,
-        description: document.description,
-        tags: document.tags,
-        state: document.state,
-        created_at_ms: document.created_at_ms,
-        highlights,
-    }
+    SearchHit::of(document, highlights)
 }
 
 /// The best fragment of `text` with the words the query matched marked, or `None`

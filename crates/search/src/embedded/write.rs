@@ -65,15 +65,10 @@ impl Inner {
             {
                 continue;
             }
-            let tantivy_doc = self.fields.tantivy_document(&document)?;
-            writer.writer.delete_term(self.fields.key_term(&schema));
-            writer.writer.add_document(tantivy_doc)?;
+            self.replace(&mut writer, &document)?;
             changed += 1;
         }
-        if changed > 0 {
-            let checkpoint = self.checkpoint.load(Ordering::Acquire);
-            self.commit(&mut writer, checkpoint)?;
-        }
+        self.commit_if_changed(&mut writer, changed)?;
         debug!(changed, "upserted documents");
         Ok(())
     }
@@ -87,15 +82,10 @@ impl Inner {
                 continue;
             };
             document.read_count = document.read_count.saturating_add(count);
-            let tantivy_doc = self.fields.tantivy_document(&document)?;
-            writer.writer.delete_term(self.fields.key_term(&schema));
-            writer.writer.add_document(tantivy_doc)?;
+            self.replace(&mut writer, &document)?;
             changed += 1;
         }
-        if changed > 0 {
-            let checkpoint = self.checkpoint.load(Ordering::Acquire);
-            self.commit(&mut writer, checkpoint)?;
-        }
+        self.commit_if_changed(&mut writer, changed)?;
         debug!(changed, "added read counts");
         Ok(())
     }
@@ -116,6 +106,25 @@ impl Inner {
         let mut writer = self.lock_writer()?;
         writer.writer.delete_all_documents()?;
         self.commit(&mut writer, 0)
+    }
+
+    /// Stages `document` in place of the schema's indexed one, if any.
+    fn replace(&self, writer: &mut Writer, document: &SearchDocument) -> Result<(), SearchError> {
+        let tantivy_doc = self.fields.tantivy_document(document)?;
+        writer
+            .writer
+            .delete_term(self.fields.key_term(&document.schema));
+        writer.writer.add_document(tantivy_doc)?;
+        Ok(())
+    }
+
+    /// Commits what was staged, keeping the checkpoint, when anything was.
+    fn commit_if_changed(&self, writer: &mut Writer, changed: usize) -> Result<(), SearchError> {
+        if changed == 0 {
+            return Ok(());
+        }
+        let checkpoint = self.checkpoint.load(Ordering::Acquire);
+        self.commit(writer, checkpoint)
     }
 
     /// Commits pending changes with `checkpoint` as the commit's payload, then makes

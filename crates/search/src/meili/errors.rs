@@ -1,11 +1,13 @@
 //! Meilisearch's failures, sorted into the kinds callers act on.
 
+use std::time::Duration;
+
 use meilisearch_sdk::errors::{Error, ErrorCode, MeilisearchError};
 
 use crate::SearchError;
 
 /// Classifies a failed call; `what` names it in messages.
-pub(super) fn classify(what: &str, err: Error) -> SearchError {
+fn classify(what: &str, err: Error) -> SearchError {
     match err {
         Error::Meilisearch(err) => from_meilisearch(what, &err),
         Error::MeilisearchCommunication(err) => {
@@ -47,18 +49,48 @@ fn from_meilisearch(what: &str, err: &MeilisearchError) -> SearchError {
     }
 }
 
-/// Whether a failure says the document or index looked for is absent.
-pub(super) fn is_absent(err: &Error) -> bool {
-    matches!(
-        err,
-        Error::Meilisearch(MeilisearchError {
-            error_code: ErrorCode::DocumentNotFound | ErrorCode::IndexNotFound,
-            ..
-        })
-    )
+/// A call that failed, kept as it came until the caller has looked at it.
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// Meilisearch, or the way to it, answered with an error; a task it refused is
+    /// its [`Error::Meilisearch`].
+    Meili(Error),
+    /// No answer to a request within this long.
+    Silent(Duration),
+    /// A task not finished within this long.
+    Unfinished(Duration),
 }
 
-/// Whether creating an index failed only because it exists.
-pub(super) fn already_exists(err: &MeilisearchError) -> bool {
-    err.error_code == ErrorCode::IndexAlreadyExists
+impl Failure {
+    /// Whether it says the document or index looked for is absent.
+    pub(super) fn is_absent(&self) -> bool {
+        self.code().is_some_and(|code| {
+            matches!(code, ErrorCode::DocumentNotFound | ErrorCode::IndexNotFound)
+        })
+    }
+
+    /// Whether creating an index failed only because it exists.
+    pub(super) fn already_exists(&self) -> bool {
+        self.code() == Some(&ErrorCode::IndexAlreadyExists)
+    }
+
+    fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            Self::Meili(Error::Meilisearch(err)) => Some(&err.error_code),
+            _ => None,
+        }
+    }
+
+    /// The failure for the caller; `what` names the call.
+    pub(super) fn classify(self, what: &str) -> SearchError {
+        match self {
+            Self::Meili(err) => classify(what, err),
+            Self::Silent(waited) => SearchError::Unavailable(format!(
+                "{what}: Meilisearch gave no answer within {waited:?}"
+            )),
+            Self::Unfinished(waited) => SearchError::Unavailable(format!(
+                "{what}: Meilisearch did not finish within {waited:?}"
+            )),
+        }
+    }
 }
