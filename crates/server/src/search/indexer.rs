@@ -70,22 +70,11 @@ impl Indexer {
             batch = BATCH,
             "search indexer started"
         );
-        let mut backoff = FIRST_BACKOFF;
-        let mut settings_pending = self.settings_pending;
-        while settings_pending && !cancel.is_cancelled() {
-            match self.index.apply_settings().await {
-                Ok(()) => settings_pending = false,
-                Err(err) => {
-                    debug!(error = %err, retry_in = ?backoff, "index settings not applied yet");
-                    tokio::select! {
-                        () = cancel.cancelled() => break,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-            }
+        if self.settings_pending && !self.apply_settings_when_reachable(&cancel).await {
+            info!("search indexer stopped");
+            return;
         }
-        backoff = FIRST_BACKOFF;
+        let mut backoff = FIRST_BACKOFF;
         // Changes claimed by a round that failed, retried before claiming more: left
         // to their lease instead, they would wait it out after the index is back.
         let mut held = Vec::new();
@@ -108,15 +97,29 @@ impl Indexer {
                 }
                 Err(err) => {
                     warn!(error = %err, retry_in = ?backoff, "indexing failed");
-                    tokio::select! {
-                        () = cancel.cancelled() => break,
-                        () = tokio::time::sleep(backoff) => {}
+                    if !back_off(&cancel, &mut backoff).await {
+                        break;
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
         info!("search indexer stopped");
+    }
+
+    /// Applies the index settings, retrying with backoff; false when cancelled first.
+    async fn apply_settings_when_reachable(&self, cancel: &CancellationToken) -> bool {
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            match self.index.apply_settings().await {
+                Ok(()) => return true,
+                Err(err) => {
+                    debug!(error = %err, retry_in = ?backoff, "index settings not applied yet");
+                    if !back_off(cancel, &mut backoff).await {
+                        return false;
+                    }
+                }
+            }
+        }
     }
 
     /// Indexes the held batch, or else a newly claimed one; returns how many changes
@@ -198,6 +201,17 @@ impl Indexer {
             self.metrics.indexing_lag.set(seconds);
         }
     }
+}
+
+/// Waits out `backoff` and doubles it, up to [`MAX_BACKOFF`]; false when cancelled
+/// first.
+async fn back_off(cancel: &CancellationToken, backoff: &mut Duration) -> bool {
+    tokio::select! {
+        () = cancel.cancelled() => return false,
+        () = tokio::time::sleep(*backoff) => {}
+    }
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+    true
 }
 
 /// The schemas a batch touches, each once.
