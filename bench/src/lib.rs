@@ -51,6 +51,28 @@ pub fn accept_without_nagle(
     })
 }
 
+/// A runtime of two worker threads named `name`. The benchmarks give the servers
+/// under test one and their callers another, so neither takes the other's threads,
+/// and a profile tells them apart.
+pub fn runtime(name: &str) -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()?)
+}
+
+/// Starts `ovsr serve` with `config` in this process, on a free loopback port.
+pub async fn start_server(
+    config: ovsr_server::ServeConfig,
+) -> anyhow::Result<ovsr_server::RunningServer> {
+    use anyhow::Context as _;
+    let listener = cache::listen_on_loopback()?;
+    ovsr_server::start(config, listener)
+        .await
+        .context("starting the server")
+}
+
 /// Schemas at most this large count as small.
 const SMALL_SCHEMA_BYTES: usize = 32 * 1024;
 /// Documents at most this large count as small.

@@ -31,7 +31,7 @@ use ovsr_bench::cache::redis::{RedisConnection, RedisTarget};
 use ovsr_bench::cache::redis_benchmark::RedisBenchmark;
 use ovsr_bench::cache::report::{CacheReport, StepSamples};
 use ovsr_bench::cache::schemas::{self, Served};
-use ovsr_bench::cache::{Lookup, Side, Step, listen_on_loopback};
+use ovsr_bench::cache::{Lookup, Side, Step};
 use ovsr_bench::corpus::Corpus;
 use ovsr_bench::store::RoundSample;
 use ovsr_proto::v1::GetSchemaRequest;
@@ -127,8 +127,8 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {scratch:?}"))?;
 
     // The servers get their own threads; the callers and the set-up run here.
-    let servers = runtime("bench-servers")?;
-    let client = runtime("bench-callers")?;
+    let servers = ovsr_bench::runtime("bench-servers")?;
+    let client = ovsr_bench::runtime("bench-callers")?;
     // Outlives the servers, which stop only in the clean-up.
     let data_dir = tempfile::tempdir()?;
     let mut cleanup = Cleanup::default();
@@ -424,22 +424,10 @@ impl Harness<'_> {
     }
 }
 
-/// A runtime whose threads carry `name`, so a profile tells servers from callers.
-fn runtime(name: &str) -> Result<Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name(name)
-        .enable_all()
-        .build()?)
-}
-
 async fn start_server(mut config: ServeConfig) -> Result<RunningServer> {
     // The benchmark's channels are gone by shutdown; nothing is left to wait for.
     config.shutdown_grace = Duration::from_secs(1);
-    let listener = listen_on_loopback()?;
-    ovsr_server::start(config, listener)
-        .await
-        .context("starting the server")
+    ovsr_bench::start_server(config).await
 }
 
 async fn connect(addr: SocketAddr) -> Result<Channel> {

@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
-use ovsr_bench::cache::listen_on_loopback;
 use ovsr_bench::load::LoadWorkload;
 use ovsr_bench::load::report::{LoadReport, WorkloadReport};
 use ovsr_bench::load::scenario::{ScenarioSettings, run_scenario};
@@ -134,8 +133,8 @@ fn main() -> Result<()> {
 
     // The server gets its own threads; the calls run on the client's, and this
     // thread paces the open-loop sends.
-    let servers = runtime()?;
-    let client = runtime()?;
+    let servers = ovsr_bench::runtime("bench-servers")?;
+    let client = ovsr_bench::runtime("bench-callers")?;
     let data_dir = tempfile::tempdir()?;
     let mut config = ServeConfig::new(data_dir.path());
     // Searches in flight are bounded to shed load; here the phases measure how latency
@@ -299,20 +298,10 @@ fn scenario<T: Target>(
     })
 }
 
-fn runtime() -> Result<Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
-}
-
 async fn start_server(mut config: ServeConfig) -> Result<RunningServer> {
     // Every call has come back by shutdown; nothing is left to wait for.
     config.shutdown_grace = Duration::from_secs(1);
-    let listener = listen_on_loopback()?;
-    ovsr_server::start(config, listener)
-        .await
-        .context("starting the server")
+    ovsr_bench::start_server(config).await
 }
 
 /// The command as run.

@@ -30,7 +30,6 @@ use ovsr_proto::v1::{BatchRegisterSchemasRequest, RegisterSchemaRequest, SearchR
 use ovsr_server::{RunningServer, Secret, ServeConfig};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::runtime::Runtime;
 use tonic::transport::{Channel, Endpoint};
 
 const NAMESPACE: &str = "schemastore";
@@ -123,8 +122,8 @@ fn main() -> Result<()> {
     let schemas = load_schemas(&bench_dir.join("../../shared/corpora/schemastore/schemas"))?;
     let queries = load_queries(&bench_dir.join("../crates/search/tests/relevance_queries.tsv"))?;
 
-    let servers = runtime()?;
-    let client = runtime()?;
+    let servers = ovsr_bench::runtime("bench-servers")?;
+    let client = ovsr_bench::runtime("bench-callers")?;
     let data = tempfile::tempdir()?;
     let mut skipped = Vec::new();
     let meili = match meili::binary() {
@@ -142,7 +141,7 @@ fn main() -> Result<()> {
         let mut config = server_config(&dir, &options);
         config.meili_url = Some(meili.url());
         config.meili_key = Some(Secret::new(meili::MASTER_KEY));
-        let server = servers.block_on(start(config))?;
+        let server = servers.block_on(ovsr_bench::start_server(config))?;
         let channel = client.block_on(connect(&server))?;
         running.push(server);
         sides.push((Step::OvsrMeili, Side::Grpc(channel)));
@@ -154,7 +153,7 @@ fn main() -> Result<()> {
         sides.push((Step::DirectMeili, Side::Http(direct)));
     }
     let dir = data.path().join("embedded");
-    let server = servers.block_on(start(server_config(&dir, &options)))?;
+    let server = servers.block_on(ovsr_bench::start_server(server_config(&dir, &options)))?;
     let channel = client.block_on(connect(&server))?;
     running.push(server);
     sides.push((Step::OvsrEmbedded, Side::Grpc(channel)));
@@ -221,23 +220,12 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn runtime() -> Result<Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
-}
-
 fn server_config(dir: &Path, options: &Options) -> ServeConfig {
     let mut config = ServeConfig::new(dir);
     // Every call reaches the index, as it does on the direct side.
     config.search_cache_pages = 0;
     config.max_concurrent_searches = Some(options.concurrency * 2);
     config
-}
-
-async fn start(config: ServeConfig) -> Result<RunningServer> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    ovsr_server::start(config, listener).await
 }
 
 async fn connect(server: &RunningServer) -> Result<Channel> {

@@ -27,7 +27,6 @@ use ovsr_bench::store::pgbench::{Pgbench, PgbenchScript};
 use ovsr_bench::store::report::{self, StoreReport, WorkloadSamples};
 use ovsr_bench::store::scripts::{self, PAGE_SIZE, PageCursor};
 use ovsr_bench::store::{RoundSample, StoreWorkload, database};
-use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
 
@@ -85,8 +84,8 @@ fn main() -> Result<()> {
     let shape = Shape::new(options.versions);
 
     // The server gets its own threads; the callers, pgbench's setup and SQL run here.
-    let servers = runtime()?;
-    let client = runtime()?;
+    let servers = ovsr_bench::runtime("bench-servers")?;
+    let client = ovsr_bench::runtime("bench-callers")?;
     if client.block_on(database::create_database_if_missing(url))? {
         eprintln!("created database {}", database::describe_target(url));
     }
@@ -229,28 +228,20 @@ fn refuse_full_scans(plans: &[explain::Plan]) -> Result<()> {
     Ok(())
 }
 
-fn runtime() -> Result<Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
-}
-
 async fn start_server(
     url: &str,
     pool_size: u32,
     data_dir: &Path,
 ) -> Result<ovsr_server::RunningServer> {
-    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let mut config = ovsr_server::ServeConfig::new(data_dir);
     config.database_url = Some(url.to_owned());
     // As many connections as callers, as pgbench has clients.
     config.database_pool_size = pool_size;
     // Every read goes to PostgreSQL: this measures the store, not the cache.
     config.cache_bytes = 0;
-    ovsr_server::start(config, listener)
+    ovsr_bench::start_server(config)
         .await
-        .context("starting the server on PostgreSQL")
+        .context("on PostgreSQL")
 }
 
 async fn connect(addr: SocketAddr) -> Result<Channel> {

@@ -94,17 +94,11 @@ fn main() -> Result<()> {
     )?;
 
     // Servers get their own threads; the client and the in-process loop run here.
-    let servers = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let servers = ovsr_bench::runtime("bench-servers")?;
     let data = tempfile::tempdir()?;
     let real = servers.block_on(start_registry(data.path()))?;
     let noop = servers.block_on(start_noop())?;
-    let client = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let client = ovsr_bench::runtime("bench-callers")?;
 
     let items = client.block_on(register_small_cases(&corpus, real))?;
     if items.is_empty() {
