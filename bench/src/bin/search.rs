@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
+use ovsr_bench::load::generator::closed_loop;
+use ovsr_bench::load::record::{CallError, Percentiles};
+use ovsr_bench::load::target::{GrpcUnary, Target, UnaryCall, classify};
 use ovsr_bench::measure::{load_average, median, median_ratio};
 use ovsr_bench::store::RoundSample;
 use ovsr_proto::v1::batch_register_schemas_result::Result as Registered;
@@ -30,6 +33,7 @@ use ovsr_proto::v1::{BatchRegisterSchemasRequest, RegisterSchemaRequest, SearchR
 use ovsr_server::{RunningServer, Secret, ServeConfig};
 use serde::Serialize;
 use serde_json::{Value, json};
+use tokio::runtime::Handle;
 use tonic::transport::{Channel, Endpoint};
 
 const NAMESPACE: &str = "schemastore";
@@ -104,10 +108,34 @@ struct Report {
 }
 
 /// The direct side: Meilisearch's search endpoint and the bodies to post.
-struct Direct {
+struct MeiliDirect {
     http: reqwest::Client,
     url: String,
-    bodies: Arc<[Vec<u8>]>,
+    bodies: Vec<bytes::Bytes>,
+}
+
+impl Target for MeiliDirect {
+    async fn call(&self, index: u64) -> Result<(), CallError> {
+        let body = self.bodies[index as usize % self.bodies.len()].clone();
+        let answer = self
+            .http
+            .post(&self.url)
+            .bearer_auth(meili::MASTER_KEY)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(classify)?;
+        if !answer.status().is_success() {
+            return Err(CallError::Http(answer.status().as_u16()));
+        }
+        // A client reads the hits, as the OVSR side's client decodes its answer.
+        let bytes = answer.bytes().await.map_err(classify)?;
+        let hits: Value = serde_json::from_slice(&bytes)
+            .map_err(|_| CallError::Unexpected("Meilisearch answered no JSON"))?;
+        std::hint::black_box(hits);
+        Ok(())
+    }
 }
 
 fn main() -> Result<()> {
@@ -135,6 +163,7 @@ fn main() -> Result<()> {
     };
 
     let mut sides: Vec<(Step, Side)> = Vec::new();
+    let mut channels: Vec<(Step, Channel)> = Vec::new();
     let mut running = Vec::new();
     if let Some(meili) = &meili {
         let dir = data.path().join("meili");
@@ -144,35 +173,35 @@ fn main() -> Result<()> {
         let server = servers.block_on(ovsr_bench::start_server(config))?;
         let channel = client.block_on(connect(&server))?;
         running.push(server);
-        sides.push((Step::OvsrMeili, Side::Grpc(channel)));
-        let direct = Direct {
+        channels.push((Step::OvsrMeili, channel.clone()));
+        sides.push((Step::OvsrMeili, Side::grpc(channel, &queries)));
+        let direct = MeiliDirect {
             http: reqwest::Client::new(),
             url: format!("{}/indexes/ovsr-schemas/search", meili.url()),
             bodies: queries.iter().map(|q| direct_body(q)).collect(),
         };
-        sides.push((Step::DirectMeili, Side::Http(direct)));
+        sides.push((Step::DirectMeili, Side::Http(Arc::new(direct))));
     }
     let dir = data.path().join("embedded");
     let server = servers.block_on(ovsr_bench::start_server(server_config(&dir, &options)))?;
     let channel = client.block_on(connect(&server))?;
     running.push(server);
-    sides.push((Step::OvsrEmbedded, Side::Grpc(channel)));
+    channels.push((Step::OvsrEmbedded, channel.clone()));
+    sides.push((Step::OvsrEmbedded, Side::grpc(channel, &queries)));
 
     let mut indexed = 0;
-    for (step, side) in &sides {
-        if let Side::Grpc(channel) = side {
-            let registered = client.block_on(register_all(channel, &schemas))?;
-            client.block_on(wait_indexed(channel, registered))?;
-            eprintln!("{}: {registered} schemas indexed", step.describe());
-            indexed = registered;
-        }
+    for (step, channel) in &channels {
+        let registered = client.block_on(register_all(channel, &schemas))?;
+        client.block_on(wait_indexed(channel, registered))?;
+        eprintln!("{}: {registered} schemas indexed", step.describe());
+        indexed = registered;
     }
 
-    let requests: Arc<[SearchRequest]> = queries.iter().map(|q| grpc_request(q)).collect();
     let round = Duration::from_millis(options.round_ms);
     let load_at_start = load_average();
+    let callers = client.handle();
     for (_, side) in &sides {
-        client.block_on(side.run(&requests, options.concurrency, WARM_UP))?;
+        side.run(callers, options.concurrency, WARM_UP)?;
     }
     let mut samples: Vec<Vec<RoundSample>> = vec![Vec::new(); sides.len()];
     for r in 0..options.rounds {
@@ -181,7 +210,7 @@ fn main() -> Result<()> {
             order.reverse();
         }
         for i in order {
-            let sample = client.block_on(sides[i].1.run(&requests, options.concurrency, round))?;
+            let sample = sides[i].1.run(callers, options.concurrency, round)?;
             samples[i].push(sample);
         }
         eprintln!("round {} of {} done", r + 1, options.rounds);
@@ -329,7 +358,7 @@ fn grpc_request(query: &str) -> SearchRequest {
 }
 
 /// The body OVSR's Meilisearch backend posts for `query`'s first page.
-fn direct_body(query: &str) -> Vec<u8> {
+fn direct_body(query: &str) -> bytes::Bytes {
     let body = json!({
         "q": query,
         "offset": 0,
@@ -343,104 +372,42 @@ fn direct_body(query: &str) -> Vec<u8> {
         "attributesToCrop": ["description:30"],
         "cropMarker": "…",
     });
-    body.to_string().into_bytes()
+    body.to_string().into()
 }
 
-/// One side's transport.
+/// One side's calls.
 enum Side {
-    Grpc(Channel),
-    Http(Direct),
+    Grpc(Arc<GrpcUnary>),
+    Http(Arc<MeiliDirect>),
 }
 
 impl Side {
-    /// `callers` callers sending requests in turn for `duration`.
-    async fn run(
-        &self,
-        requests: &Arc<[SearchRequest]>,
-        callers: usize,
-        duration: Duration,
-    ) -> Result<RoundSample> {
-        let started = Instant::now();
-        let deadline = started + duration;
-        let mut tasks = Vec::with_capacity(callers);
-        for caller in 0..callers {
-            let task = match self {
-                Side::Grpc(channel) => {
-                    let client = SearchServiceClient::new(channel.clone());
-                    tokio::spawn(grpc_caller(
-                        client,
-                        Arc::clone(requests),
-                        caller,
-                        callers,
-                        deadline,
-                    ))
-                }
-                Side::Http(direct) => {
-                    let http = direct.http.clone();
-                    let url = direct.url.clone();
-                    let bodies = Arc::clone(&direct.bodies);
-                    tokio::spawn(http_caller(http, url, bodies, caller, callers, deadline))
-                }
-            };
-            tasks.push(task);
-        }
-        let mut latencies = Vec::new();
-        for task in tasks {
-            latencies.extend(task.await.context("a caller panicked")??);
-        }
-        let per_sec = latencies.len() as f64 / started.elapsed().as_secs_f64();
-        Ok(RoundSample::from_latencies(per_sec, &mut latencies))
+    /// `Search` for each query in turn over `channel`.
+    fn grpc(channel: Channel, queries: &[String]) -> Self {
+        let calls = queries
+            .iter()
+            .map(|query| UnaryCall::Search(grpc_request(query)))
+            .collect();
+        Self::Grpc(Arc::new(GrpcUnary::new(&[channel], calls)))
     }
-}
 
-async fn grpc_caller(
-    mut client: SearchServiceClient<Channel>,
-    requests: Arc<[SearchRequest]>,
-    mut next: usize,
-    step: usize,
-    deadline: Instant,
-) -> Result<Vec<u64>> {
-    let mut latencies = Vec::new();
-    while Instant::now() < deadline {
-        let request = requests[next % requests.len()].clone();
-        next += step;
-        let sent = Instant::now();
-        let answer = client.search(request).await?.into_inner();
-        latencies.push(sent.elapsed().as_micros() as u64);
-        std::hint::black_box(answer);
-    }
-    Ok(latencies)
-}
-
-async fn http_caller(
-    http: reqwest::Client,
-    url: String,
-    bodies: Arc<[Vec<u8>]>,
-    mut next: usize,
-    step: usize,
-    deadline: Instant,
-) -> Result<Vec<u64>> {
-    let mut latencies = Vec::new();
-    while Instant::now() < deadline {
-        let body = bodies[next % bodies.len()].clone();
-        next += step;
-        let sent = Instant::now();
-        let answer = http
-            .post(&url)
-            .bearer_auth(meili::MASTER_KEY)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?;
-        if !answer.status().is_success() {
-            bail!("Meilisearch answered {}", answer.status());
+    /// `callers` callers sending in turn for `duration`; any failed call fails it.
+    fn run(&self, runtime: &Handle, callers: usize, duration: Duration) -> Result<RoundSample> {
+        let outcome = match self {
+            Side::Grpc(target) => closed_loop(runtime, target, callers, duration)?,
+            Side::Http(target) => closed_loop(runtime, target, callers, duration)?,
+        };
+        let recorder = &outcome.recorder;
+        if recorder.failed() > 0 {
+            bail!("calls failed: {:?}", recorder.errors_by_kind());
         }
-        // A client reads the hits, as the OVSR side's client decodes its answer.
-        let hits: Value = serde_json::from_slice(&answer.bytes().await?)?;
-        latencies.push(sent.elapsed().as_micros() as u64);
-        std::hint::black_box(hits);
+        let percentiles = Percentiles::of(&recorder.latency);
+        Ok(RoundSample {
+            per_sec: recorder.ok() as f64 / outcome.elapsed.as_secs_f64(),
+            p50_us: percentiles.p50_us as f64,
+            p99_us: percentiles.p99_us as f64,
+        })
     }
-    Ok(latencies)
 }
 
 fn summarize(step: Step, samples: &[RoundSample]) -> StepResult {

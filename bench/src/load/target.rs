@@ -192,7 +192,8 @@ impl Target for HttpGet {
     }
 }
 
-fn classify(error: reqwest::Error) -> CallError {
+/// The kind of a failed HTTP call.
+pub fn classify(error: reqwest::Error) -> CallError {
     if error.is_timeout() {
         CallError::Timeout
     } else if error.is_connect() {
