@@ -1,7 +1,7 @@
 //! gRPC-Web on the same port, for browsers: requests that say so by content type (and,
 //! when cross-origin callers are allowed, their CORS preflights) go through
-//! tonic-web's translation; every other request takes the router as it is, paying
-//! nothing for it.
+//! tonic-web's translation; every other request takes the router as it is, after a
+//! look at its content type.
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
