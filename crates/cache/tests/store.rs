@@ -1,11 +1,14 @@
-//! The caching store over the real embedded store, alone and with the real Redis on
-//! this machine (`OVSR_TEST_REDIS_URL`, by default `redis://127.0.0.1:6379`).
+//! The caching store over the real embedded store, alone, with the real Redis on
+//! this machine (`OVSR_TEST_REDIS_URL`, by default `redis://127.0.0.1:6379`), and with
+//! a Redis Cluster of three masters the test starts.
 //!
 //! Store reads are counted by a pass-through wrapper around the SQLite store, so a
 //! test can tell a cached answer from one the store gave.
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/cluster.rs"]
+mod cluster;
 #[path = "support/counting.rs"]
 mod counting;
 
@@ -14,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use cluster::RedisCluster;
 use counting::CountingStore;
 use fred::prelude::{ClientLike as _, SortedSetsInterface as _};
 use ovsr_cache::{CacheConfig, CacheMetrics, CachingSchemaStore, RedisConfig};
@@ -47,8 +51,14 @@ impl Fixture {
 
     /// A cache over the fixture's store, with Redis when `redis` is set.
     async fn cache(&self, redis: bool) -> (CachingSchemaStore, CacheMetrics) {
+        self.cache_on(redis.then(redis_config)).await
+    }
+
+    /// A cache over the fixture's store, with the Redis `redis` names, if any.
+    async fn cache_on(&self, redis: Option<RedisConfig>) -> (CachingSchemaStore, CacheMetrics) {
+        let with_redis = redis.is_some();
         let config = CacheConfig {
-            redis: redis.then(redis_config),
+            redis,
             ..CacheConfig::default()
         };
         let metrics = CacheMetrics::unregistered();
@@ -56,7 +66,7 @@ impl Fixture {
         let cache = CachingSchemaStore::start(inner, config, metrics.clone(), self.cancel.clone())
             .await
             .unwrap();
-        if redis {
+        if with_redis {
             wait_until(Duration::from_secs(5), || cache.invalidations_live()).await;
         }
         (cache, metrics)
@@ -240,13 +250,45 @@ async fn a_change_made_through_one_cache_reaches_another_within_100_ms() {
     let schema = unique_schema("shared");
     writer.register(new_version(&schema, "{}")).await.unwrap();
     assert_eq!(latest_number(&reader, &schema).await, Some(1));
+    assert_next_version_reaches_within_100_ms(&writer, &reader, &reader_metrics, &schema).await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_caches_on_one_redis_cluster_agree_on_latest_within_100_ms() {
+    let cluster = RedisCluster::start();
+    let fixture = Fixture::new().await;
+    let (reader, reader_metrics) = fixture.cache_on(Some(cluster.redis_config())).await;
+    let (writer, _) = fixture.cache_on(Some(cluster.redis_config())).await;
+    let schema = unique_schema("cluster");
+    writer.register(new_version(&schema, "{}")).await.unwrap();
+    assert_eq!(latest_number(&reader, &schema).await, Some(1));
+    // Served from the cluster now: a third cache finds it without the store.
+    let reads_before = fixture.counted.reads();
+    let (other, _) = fixture.cache_on(Some(cluster.redis_config())).await;
+    assert_eq!(latest_number(&other, &schema).await, Some(1));
+    assert_eq!(
+        fixture.counted.reads(),
+        reads_before,
+        "the store answered, not the cluster"
+    );
+    assert_next_version_reaches_within_100_ms(&writer, &reader, &reader_metrics, &schema).await;
+}
+
+/// Registers the next version of `schema` through `writer`, then asserts `reader`
+/// serves it as latest within 100 ms, told by an invalidation.
+async fn assert_next_version_reaches_within_100_ms(
+    writer: &CachingSchemaStore,
+    reader: &CachingSchemaStore,
+    reader_metrics: &CacheMetrics,
+    schema: &SchemaName,
+) {
+    let expected = latest_number(reader, schema).await.unwrap_or(0) + 1;
     let received = reader_metrics.invalidations_received.get();
-    let body = r#"{"type":"object"}"#;
-    writer.register(new_version(&schema, body)).await.unwrap();
+    let body = format!(r#"{{"type":"object","x-version":{expected}}}"#);
+    writer.register(new_version(schema, &body)).await.unwrap();
     let registered = Instant::now();
     loop {
-        if latest_number(&reader, &schema).await == Some(2) {
+        if latest_number(reader, schema).await == Some(expected) {
             break;
         }
         let waited = registered.elapsed();

@@ -5,6 +5,8 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use ovsr_cache::RedisConfig;
+
 /// How long the cluster may take to report `cluster_state:ok`.
 const READY_LIMIT: Duration = Duration::from_secs(30);
 
@@ -72,6 +74,15 @@ impl RedisCluster {
             cluster.wait_for(*port, "cluster_state:ok", &["cluster", "info"]);
         }
         cluster
+    }
+
+    /// The cache's Redis settings for this cluster.
+    pub fn redis_config(&self) -> RedisConfig {
+        RedisConfig {
+            url: self.url(),
+            timeout: Duration::from_secs(2),
+            ..RedisConfig::default()
+        }
     }
 
     /// The URL naming every node.
