@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 
 import {
   CorruptCacheFileError,
@@ -21,27 +21,16 @@ import type { GetSchemaRequest, GetSchemaResponse } from "@ovsr/client/v1";
 import {
   CallRecorder,
   ManualClock,
-  Registry,
-  TRANSPORTS,
+  registryForFile,
   removeScratch,
   scratchDir,
+  TRANSPORTS,
   uniqueNamespace,
 } from "./support.js";
 
 const TTL_MS = 30_000;
 
-let scratch: string;
-let registry: Registry;
-
-before(async () => {
-  scratch = scratchDir();
-  registry = await Registry.start(join(scratch, "registry"));
-});
-
-after(async () => {
-  await registry.stop();
-  removeScratch(scratch);
-});
+const shared = registryForFile();
 
 function orderSchema(revision: number): object {
   return { type: "object", required: ["id"], title: `Order rev ${revision}` };
@@ -64,7 +53,7 @@ function cachedClient(clock: ManualClock, options: CachedClientOptions = {}): Ov
     },
     clock.read,
   );
-  return new OvsrClient(registry.baseUrl, {
+  return new OvsrClient(shared.registry.baseUrl, {
     transport: options.transport ?? "grpc",
     cache,
     interceptors: options.recorder === undefined ? [] : [options.recorder.interceptor],
@@ -73,7 +62,7 @@ function cachedClient(clock: ManualClock, options: CachedClientOptions = {}): Ov
 
 /** Registers through a client of its own, as another writer would. */
 async function register(namespace: string, name: string, content: object): Promise<Schema> {
-  const writer = new OvsrClient(registry.baseUrl, { cache: null });
+  const writer = new OvsrClient(shared.registry.baseUrl, { cache: null });
   try {
     return (await writer.register(namespace, name, content)).schema;
   } finally {
@@ -89,12 +78,12 @@ for (const transport of TRANSPORTS) {
       const client = cachedClient(new ManualClock(), { transport });
       try {
         const first = await client.get(namespace, "order", 1);
-        const readsBefore = await registry.memoryCacheReads();
+        const readsBefore = await shared.registry.memoryCacheReads();
 
         const second = await client.get(namespace, "order", 1);
         const byDigest = await client.getByDigest(first.digest);
 
-        assert.equal(await registry.memoryCacheReads(), readsBefore);
+        assert.equal(await shared.registry.memoryCacheReads(), readsBefore);
         assert.deepEqual(second, first);
         assert.equal(byDigest.content, first.content);
         assert.equal(client.cacheStats.hits, 2);
@@ -116,22 +105,22 @@ for (const transport of TRANSPORTS) {
       let revalidationCost: number;
       try {
         first = await client.get(namespace, "order");
-        const readsBefore = await registry.memoryCacheReads();
+        const readsBefore = await shared.registry.memoryCacheReads();
         withinTtl = await client.get(namespace, "order");
-        assert.equal(await registry.memoryCacheReads(), readsBefore);
+        assert.equal(await shared.registry.memoryCacheReads(), readsBefore);
 
         clock.advance(TTL_MS + 1);
         revalidated = await client.get(namespace, "order");
-        revalidationCost = (await registry.memoryCacheReads()) - readsBefore;
+        revalidationCost = (await shared.registry.memoryCacheReads()) - readsBefore;
       } finally {
         client.close();
       }
 
       // One plain read of latest, for what a single GetSchema moves the counters by.
-      const plain = new OvsrClient(registry.baseUrl, { transport, cache: null });
-      const readsBefore = await registry.memoryCacheReads();
+      const plain = new OvsrClient(shared.registry.baseUrl, { transport, cache: null });
+      const readsBefore = await shared.registry.memoryCacheReads();
       await plain.get(namespace, "order");
-      const oneRead = (await registry.memoryCacheReads()) - readsBefore;
+      const oneRead = (await shared.registry.memoryCacheReads()) - readsBefore;
       plain.close();
 
       assert.deepEqual(withinTtl, first);
@@ -162,10 +151,10 @@ for (const transport of TRANSPORTS) {
         const stillCached = await client.get(namespace, "order");
         clock.advance(TTL_MS + 1);
         const refreshed = await client.get(namespace, "order");
-        const readsBefore = await registry.memoryCacheReads();
+        const readsBefore = await shared.registry.memoryCacheReads();
         const pinnedNew = await client.get(namespace, "order", 2);
 
-        assert.equal(await registry.memoryCacheReads(), readsBefore);
+        assert.equal(await shared.registry.memoryCacheReads(), readsBefore);
         assert.deepEqual([first.version, stillCached.version, refreshed.version], [1, 1, 2]);
         assert.equal(refreshed.digest, secondVersion.digest);
         assert.deepEqual(refreshed.document(), orderSchema(2));
@@ -189,13 +178,13 @@ describe("cache directory", () => {
     const fetched = await client.get(namespace, "order", 1);
     client.close();
 
-    const readsBefore = await registry.memoryCacheReads();
+    const readsBefore = await shared.registry.memoryCacheReads();
     const restarted = cachedClient(new ManualClock(), { directory });
     try {
       const pinned = await restarted.get(namespace, "order", 1);
       const byDigest = await restarted.getByDigest(fetched.digest);
 
-      assert.equal(await registry.memoryCacheReads(), readsBefore);
+      assert.equal(await shared.registry.memoryCacheReads(), readsBefore);
       assert.deepEqual(pinned, fetched);
       assert.equal(byDigest.content, fetched.content);
       assert.equal(restarted.cacheStats.diskHits, 2);
@@ -218,7 +207,7 @@ describe("cache directory", () => {
     record.content = record.content.replace('"object"', '"string"');
     writeFileSync(blob, JSON.stringify(record));
 
-    const readsBefore = await registry.memoryCacheReads();
+    const readsBefore = await shared.registry.memoryCacheReads();
     const warnings: OvsrError[] = [];
     const restarted = cachedClient(new ManualClock(), { directory, warnings });
     let refetched: Schema;
@@ -229,7 +218,7 @@ describe("cache directory", () => {
     }
 
     assert.equal(restarted.cacheStats.rejectedFiles, 1);
-    assert.ok((await registry.memoryCacheReads()) > readsBefore);
+    assert.ok((await shared.registry.memoryCacheReads()) > readsBefore);
     assert.equal(refetched.content, fetched.content);
     assert.equal(warnings.length, 1);
     const warning = warnings[0];

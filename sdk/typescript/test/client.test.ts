@@ -4,39 +4,20 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import { Code, NotFoundError, OvsrClient, type SearchPage, RpcError } from "@ovsr/client";
 
-import {
-  Registry,
-  TRANSPORTS,
-  removeScratch,
-  scratchDir,
-  sleep,
-  uniqueNamespace,
-} from "./support.js";
+import { registryForFile, sleep, TRANSPORTS, uniqueNamespace } from "./support.js";
 
-let scratch: string;
-let registry: Registry;
-
-before(async () => {
-  scratch = scratchDir();
-  registry = await Registry.start(join(scratch, "registry"));
-});
-
-after(async () => {
-  await registry.stop();
-  removeScratch(scratch);
-});
+const shared = registryForFile();
 
 for (const transport of TRANSPORTS) {
   describe(`client over ${transport}`, () => {
     let client: OvsrClient;
 
     before(() => {
-      client = new OvsrClient(registry.baseUrl, { transport });
+      client = new OvsrClient(shared.registry.baseUrl, { transport });
     });
 
     after(() => client.close());
@@ -104,7 +85,7 @@ for (const transport of TRANSPORTS) {
 
     test("own registration is seen by the next latest read", async () => {
       const namespace = uniqueNamespace();
-      const own = new OvsrClient(registry.baseUrl, {
+      const own = new OvsrClient(shared.registry.baseUrl, {
         transport,
         cache: { latestTtlMs: 3_600_000 },
       });

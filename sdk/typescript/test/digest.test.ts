@@ -3,7 +3,6 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import type { Interceptor } from "@connectrpc/connect";
@@ -16,14 +15,7 @@ import {
 } from "@ovsr/client";
 import { SchemaService } from "@ovsr/client/v1";
 
-import {
-  FakeRegistry,
-  Registry,
-  TRANSPORTS,
-  removeScratch,
-  scratchDir,
-  uniqueNamespace,
-} from "./support.js";
+import { FakeRegistry, registryForFile, TRANSPORTS, uniqueNamespace } from "./support.js";
 
 // Each text is sent as written: numbers with exponents and trailing zeros,
 // integers past 2^53, escapes, characters outside the BMP, and keys whose
@@ -43,24 +35,13 @@ const TRICKY_SCHEMAS = [
     '"minimum":0E0,"maximum":4.50E2}},"additionalProperties":false}',
 ];
 
-let scratch: string;
-let registry: Registry;
-
-before(async () => {
-  scratch = scratchDir();
-  registry = await Registry.start(join(scratch, "registry"));
-});
-
-after(async () => {
-  await registry.stop();
-  removeScratch(scratch);
-});
+const shared = registryForFile();
 
 describe("canonical form", () => {
   for (const [index, text] of TRICKY_SCHEMAS.entries()) {
     test(`local digest matches the registry's for tricky schema ${index}`, async () => {
       const namespace = uniqueNamespace();
-      const client = new OvsrClient(registry.baseUrl, { cache: null });
+      const client = new OvsrClient(shared.registry.baseUrl, { cache: null });
       try {
         const registered = await client.register(namespace, "tricky", text);
         const fetched = await client.getByDigest(registered.schema.digest);
@@ -151,9 +132,9 @@ describe("tampered answers", () => {
     });
   }
 
-  test("content altered on the way from the live registry is caught", async () => {
+  test("content altered on the way from the live shared.registry is caught", async () => {
     const namespace = uniqueNamespace();
-    // Rewrites every schema the registry sends, as a proxy between them could.
+    // Rewrites every schema the shared.registry sends, as a proxy between them could.
     const alter: Interceptor = (next) => async (request) => {
       const response = await next(request);
       if (!response.stream && request.method.name === "GetSchema") {
@@ -164,10 +145,10 @@ describe("tampered answers", () => {
       }
       return response;
     };
-    const writer = new OvsrClient(registry.baseUrl, { cache: null });
+    const writer = new OvsrClient(shared.registry.baseUrl, { cache: null });
     const registered = await writer.register(namespace, "order", { type: "object" });
     writer.close();
-    const client = new OvsrClient(registry.baseUrl, {
+    const client = new OvsrClient(shared.registry.baseUrl, {
       transport: "grpc-web",
       interceptors: [alter],
     });

@@ -13,27 +13,15 @@ import { SchemaService } from "@ovsr/client/v1";
 import {
   CallRecorder,
   FakeRegistry,
-  Registry,
-  TRANSPORTS,
   freePort,
-  removeScratch,
-  scratchDir,
+  Registry,
+  registryForFile,
   sleep,
+  TRANSPORTS,
   uniqueNamespace,
 } from "./support.js";
 
-let scratch: string;
-let registry: Registry;
-
-before(async () => {
-  scratch = scratchDir();
-  registry = await Registry.start(join(scratch, "registry"));
-});
-
-after(async () => {
-  await registry.stop();
-  removeScratch(scratch);
-});
+const shared = registryForFile();
 
 for (const transport of TRANSPORTS) {
   describe(`retries over ${transport}`, () => {
@@ -47,7 +35,7 @@ for (const transport of TRANSPORTS) {
       });
       let late: Registry | undefined;
       const starter = sleep(500).then(() => {
-        late = new Registry(address, join(scratch, `late-${transport}`));
+        late = new Registry(address, join(shared.scratch, `late-${transport}`));
       });
       const client = new OvsrClient(address, {
         transport,
@@ -73,7 +61,7 @@ for (const transport of TRANSPORTS) {
 
     test("not found is thrown without a retry", async () => {
       const recorder = new CallRecorder();
-      const client = new OvsrClient(registry.baseUrl, {
+      const client = new OvsrClient(shared.registry.baseUrl, {
         transport,
         interceptors: [recorder.interceptor],
       });

@@ -11,6 +11,7 @@ import * as http2 from "node:http2";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { type ConnectRouter, ConnectError, type Interceptor } from "@connectrpc/connect";
@@ -46,6 +47,29 @@ export function scratchDir(prefix = "ovsr-sdk-test-"): string {
 /** Removes a directory made by `scratchDir`. */
 export function removeScratch(directory: string): void {
   rmSync(directory, { recursive: true, force: true });
+}
+
+/** The registry a test file shares, and the scratch directory it lives in. */
+export interface SharedRegistry {
+  readonly registry: Registry;
+  readonly scratch: string;
+}
+
+/**
+ * Starts a registry before the calling file's tests and stops it, removing its
+ * scratch directory, after them. Read its fields inside the tests, once started.
+ */
+export function registryForFile(): SharedRegistry {
+  const shared = {} as { registry: Registry; scratch: string };
+  before(async () => {
+    shared.scratch = scratchDir();
+    shared.registry = await Registry.start(join(shared.scratch, "registry"));
+  });
+  after(async () => {
+    await shared.registry.stop();
+    removeScratch(shared.scratch);
+  });
+  return shared;
 }
 
 /** One `ovsr serve` process with its own data directory. */

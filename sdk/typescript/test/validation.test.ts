@@ -3,12 +3,11 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 
 import { Code, OvsrClient, OvsrError, type StreamResult } from "@ovsr/client";
 
-import { Registry, TRANSPORTS, removeScratch, scratchDir, uniqueNamespace } from "./support.js";
+import { registryForFile, TRANSPORTS, uniqueNamespace } from "./support.js";
 
 const ORDER = { type: "object", required: ["id"], properties: { id: { type: "integer" } } };
 const STREAM_LENGTH = 10_000;
@@ -50,23 +49,12 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return collected;
 }
 
-let scratch: string;
-let registry: Registry;
-
-before(async () => {
-  scratch = scratchDir();
-  registry = await Registry.start(join(scratch, "registry"));
-});
-
-after(async () => {
-  await registry.stop();
-  removeScratch(scratch);
-});
+const shared = registryForFile();
 
 for (const transport of TRANSPORTS) {
   test(`validate reports valid and invalid documents, over ${transport}`, async () => {
     const namespace = uniqueNamespace();
-    const client = new OvsrClient(registry.baseUrl, { transport });
+    const client = new OvsrClient(shared.registry.baseUrl, { transport });
     try {
       const registered = await client.register(namespace, "order", ORDER);
       const valid = await client.validate(namespace, "order", { id: 1 });
@@ -95,7 +83,7 @@ for (const transport of TRANSPORTS) {
 describe("validation stream", () => {
   test("stream of ten thousand documents returns every result in order", async () => {
     const namespace = uniqueNamespace();
-    const client = new OvsrClient(registry.baseUrl);
+    const client = new OvsrClient(shared.registry.baseUrl);
     let results: StreamResult[];
     try {
       await client.register(namespace, "order", ORDER);
@@ -126,7 +114,7 @@ describe("validation stream", () => {
         yield { id: value };
       }
     }
-    const client = new OvsrClient(registry.baseUrl);
+    const client = new OvsrClient(shared.registry.baseUrl);
     try {
       await client.register(namespace, "order", ORDER);
       await client.register(namespace, "order", { type: "object" });
@@ -151,7 +139,7 @@ describe("validation stream", () => {
   });
 
   test("stream against an unknown schema fails each document", async () => {
-    const client = new OvsrClient(registry.baseUrl);
+    const client = new OvsrClient(shared.registry.baseUrl);
     try {
       const stream = client.validateStream(["{}", "{}"], {
         namespace: uniqueNamespace(),
@@ -180,7 +168,7 @@ describe("validation stream", () => {
         yield { id: index };
       }
     }
-    const client = new OvsrClient(registry.baseUrl, { streamWindow: window });
+    const client = new OvsrClient(shared.registry.baseUrl, { streamWindow: window });
     try {
       await client.register(namespace, "order", ORDER);
       let received = 0;
@@ -201,7 +189,7 @@ describe("validation stream", () => {
 
   test("a stream left early gives its window back to the next", async () => {
     const namespace = uniqueNamespace();
-    const client = new OvsrClient(registry.baseUrl, { streamWindow: 4 });
+    const client = new OvsrClient(shared.registry.baseUrl, { streamWindow: 4 });
     try {
       await client.register(namespace, "order", ORDER);
       function* endless(): Generator<unknown> {
@@ -241,7 +229,7 @@ describe("validation stream", () => {
       yield { id: 1 };
       throw failure;
     }
-    const client = new OvsrClient(registry.baseUrl);
+    const client = new OvsrClient(shared.registry.baseUrl);
     try {
       await client.register(namespace, "order", ORDER);
       await assert.rejects(
@@ -254,7 +242,7 @@ describe("validation stream", () => {
   });
 
   test("stream over grpc-web is refused with a clear error", () => {
-    const client = new OvsrClient(registry.baseUrl, { transport: "grpc-web" });
+    const client = new OvsrClient(shared.registry.baseUrl, { transport: "grpc-web" });
     try {
       assert.throws(
         () => client.validateStream(["{}"], { namespace: "acme", name: "order" }),
