@@ -34,17 +34,7 @@ fi
 echo "type-checking"
 "$python" -m mypy
 
-if [ -z "${OVSR_BIN:-}" ]; then
-    export OVSR_BIN="$here/../../target/debug/ovsr"
-    if [ ! -x "$OVSR_BIN" ]; then
-        command -v cargo >/dev/null || {
-            echo "no ovsr binary at $OVSR_BIN and no cargo to build it: set OVSR_BIN" >&2
-            exit 1
-        }
-        echo "building $OVSR_BIN"
-        (cd ../.. && cargo build --locked -p ovsr-server --bin ovsr)
-    fi
-fi
-[ -x "$OVSR_BIN" ] || { echo "OVSR_BIN=$OVSR_BIN is not an executable" >&2; exit 1; }
+# shellcheck source=../ovsr-bin.sh
+source "$here/../ovsr-bin.sh"
 
 "$python" -m pytest "$@"

@@ -30,17 +30,7 @@ rm -rf dist build
 npm run --silent build
 npm run --silent build:test
 
-if [ -z "${OVSR_BIN:-}" ]; then
-    export OVSR_BIN="$here/../../target/debug/ovsr"
-    if [ ! -x "$OVSR_BIN" ]; then
-        command -v cargo >/dev/null || {
-            echo "no ovsr binary at $OVSR_BIN and no cargo to build it: set OVSR_BIN" >&2
-            exit 1
-        }
-        echo "building $OVSR_BIN"
-        (cd ../.. && cargo build --locked -p ovsr-server --bin ovsr)
-    fi
-fi
-[ -x "$OVSR_BIN" ] || { echo "OVSR_BIN=$OVSR_BIN is not an executable" >&2; exit 1; }
+# shellcheck source=../ovsr-bin.sh
+source "$here/../ovsr-bin.sh"
 
 node --test "$@" build/test/*.test.js
