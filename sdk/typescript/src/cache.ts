@@ -35,6 +35,19 @@ export interface CacheStats {
 }
 
 /** How much the cache holds and where it persists. */
+/** Statistics of a cache that has done nothing yet. */
+export function noCacheStats(): CacheStats {
+  return {
+    hits: 0,
+    misses: 0,
+    revalidations: 0,
+    notModified: 0,
+    diskHits: 0,
+    evictions: 0,
+    rejectedFiles: 0,
+  };
+}
+
 export interface CacheOptions {
   /**
    * Bound on the content bytes (UTF-8) held in memory, summed over entries
@@ -103,15 +116,7 @@ export class SchemaCache {
   // recently used entry first.
   readonly #entries = new Map<string, Entry>();
   #bytes = 0;
-  readonly #stats: CacheStats = {
-    hits: 0,
-    misses: 0,
-    revalidations: 0,
-    notModified: 0,
-    diskHits: 0,
-    evictions: 0,
-    rejectedFiles: 0,
-  };
+  readonly #stats: CacheStats = noCacheStats();
 
   constructor(options: CacheOptions = {}, clock: () => number = () => performance.now()) {
     this.#maxBytes = positive(options.maxBytes ?? DEFAULT_MAX_BYTES, "maxBytes");

@@ -7,7 +7,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type CallOptions, type Client, createClient } from "@connectrpc/connect";
 
-import { type CacheOptions, type CacheStats, SchemaCache } from "./cache.js";
+import { type CacheOptions, type CacheStats, noCacheStats, SchemaCache } from "./cache.js";
 import { verifyDigest } from "./digest.js";
 import { OvsrError, rpcErrorFrom } from "./errors.js";
 import {
@@ -112,18 +112,7 @@ export class OvsrClient {
 
   /** What the cache did so far (all zero without a cache). */
   get cacheStats(): CacheStats {
-    if (this.#cache === undefined) {
-      return {
-        hits: 0,
-        misses: 0,
-        revalidations: 0,
-        notModified: 0,
-        diskHits: 0,
-        evictions: 0,
-        rejectedFiles: 0,
-      };
-    }
-    return this.#cache.stats;
+    return this.#cache?.stats ?? noCacheStats();
   }
 
   /** Closes the connection; calls and streams in flight are cancelled. */
