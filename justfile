@@ -64,13 +64,27 @@ bench-store:
 bench-cache:
     cargo run --release --locked -p ovsr-bench --bin cache
 
-# Open-loop load scenarios (baseline, peak, stress, spike) for each workload (minutes).
-bench-load:
+# Load scenarios (baseline, peak, stress, spike) for every workload, then OVSR against
+# the tonic no-op, nginx, pgbench and the in-process loop (minutes; results in bench/results).
+bench-load: _nginx
     cargo run --release --locked -p ovsr-bench --bin load
 
-# Every load workload through every phase, briefly, as CI runs it: proves the harness works.
-bench-smoke:
+# Every load workload through every phase and every pair, briefly, as CI runs it:
+# proves the harness works, never a speed.
+bench-smoke: _nginx
     cargo run --locked -p ovsr-bench --bin load -- --smoke
+
+# The pairs again, shorter, failing if a ratio fell past bench/baseline.json's tolerance.
+bench-check: _nginx
+    cargo run --release --locked -p ovsr-bench --bin load -- --pairs-only --rounds 3 --round-ms 1000 --check bench/baseline.json
+
+# Rewrite bench/baseline.json from a full-length run of the pairs (commit it with the change that moved it).
+bench-baseline: _nginx
+    cargo run --release --locked -p ovsr-bench --bin load -- --pairs-only --write-baseline bench/baseline.json
+
+# nginx for the HTTP baseline, from Debian's packages when missing.
+_nginx:
+    bash bench/ensure-nginx.sh
 
 # Search through OVSR against direct Meilisearch (binary at MEILI_BIN or on PATH) and embedded.
 bench-search:

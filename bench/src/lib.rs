@@ -14,6 +14,7 @@ pub mod load;
 pub mod measure;
 pub mod report;
 pub mod store;
+pub mod validation;
 
 use std::fmt;
 

@@ -3,18 +3,30 @@
 //! every call from the moment it was meant to be sent.
 //!
 //! - [`target`]: one call of a workload (gRPC `GetSchema`, `ListSchemas`, `Search`,
-//!   `Validate`, HTTP GET of a document).
+//!   `Validate`, `ValidateStream`, `RegisterSchema`, HTTP GET of a document, a mix).
 //! - [`schedule`]: intended send times and the phases' rates, pure arithmetic.
 //! - [`record`]: latency histograms and error counts.
 //! - [`generator`]: the closed and the open loop.
 //! - [`process`]: CPU and memory of this process, sampled while a phase runs.
 //! - [`scenario`]: capacity, then baseline, peak, stress and spike phases.
 //! - [`report`]: the JSON and Markdown written to `bench/results/`.
+//! - [`plot`]: the same as SVG charts.
 //! - [`schemas`]: the SchemaStore schemas registered before the run.
+//! - [`pairs`]: OVSR against a baseline in alternating rounds, medians of ratios.
+//! - [`baselines`]: the pairs measured: tonic no-op, nginx, pgbench, in-process.
+//! - [`nginx`], [`cold`]: the static-file server, and the uncached server on
+//!   PostgreSQL with pgbench beside it.
+//! - [`regression`]: the committed ratios a run is checked against.
 
+pub mod baselines;
+pub mod cold;
 pub mod generator;
+pub mod nginx;
+pub mod pairs;
+pub mod plot;
 pub mod process;
 pub mod record;
+pub mod regression;
 pub mod report;
 pub mod scenario;
 pub mod schedule;
@@ -32,6 +44,8 @@ use serde::Serialize;
 pub enum LoadWorkload {
     /// gRPC `GetSchema` by name and pinned version, answered from the warm cache.
     GetSchemaHot,
+    /// gRPC `GetSchema` of random versions of a PostgreSQL data set, cache off.
+    GetSchemaCold,
     /// `GET /schemas/{namespace}/{name}/{version}` answered 200 with the document.
     HttpGet200,
     /// The same GET with `If-None-Match` set to the document's ETag, answered 304.
@@ -42,28 +56,42 @@ pub enum LoadWorkload {
     Search,
     /// gRPC unary `Validate` of a small document against a registered schema.
     Validate,
+    /// gRPC `ValidateStream` of a batch of real documents per call.
+    ValidateStream,
+    /// gRPC `RegisterSchema` of new content, a new version each call.
+    RegisterSchema,
+    /// The realistic mix of reads, searches, validation and writes.
+    Mix,
 }
 
 impl LoadWorkload {
     /// Every workload, in report order.
-    pub const ALL: [LoadWorkload; 6] = [
+    pub const ALL: [LoadWorkload; 10] = [
         LoadWorkload::GetSchemaHot,
+        LoadWorkload::GetSchemaCold,
         LoadWorkload::HttpGet200,
         LoadWorkload::HttpGet304,
         LoadWorkload::ListSchemas,
         LoadWorkload::Search,
         LoadWorkload::Validate,
+        LoadWorkload::ValidateStream,
+        LoadWorkload::RegisterSchema,
+        LoadWorkload::Mix,
     ];
 
     /// Its name on the command line and in reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::GetSchemaHot => "get-schema-hot",
+            Self::GetSchemaCold => "get-schema-cold",
             Self::HttpGet200 => "http-get-200",
             Self::HttpGet304 => "http-get-304",
             Self::ListSchemas => "list-schemas",
             Self::Search => "search",
             Self::Validate => "validate",
+            Self::ValidateStream => "validate-stream",
+            Self::RegisterSchema => "register-schema",
+            Self::Mix => "mix",
         }
     }
 
@@ -71,11 +99,24 @@ impl LoadWorkload {
     pub fn describe(self) -> &'static str {
         match self {
             Self::GetSchemaHot => "gRPC GetSchema, name + pinned version, cached",
-            Self::HttpGet200 => "HTTP GET /schemas/{ns}/{name}/{version}, 200 with body",
+            Self::GetSchemaCold => {
+                "gRPC GetSchema of random versions in PostgreSQL, cache off: one query each"
+            }
+            Self::HttpGet200 => {
+                "HTTP GET /schemas/{ns}/{name}/{version}, br or gzip, 200 with body"
+            }
             Self::HttpGet304 => "HTTP GET /schemas/{ns}/{name}/{version}, If-None-Match → 304",
             Self::ListSchemas => "gRPC ListSchemas, first page of 20 in the run's namespace",
             Self::Search => "gRPC Search for a registered schema's name, page cache on",
             Self::Validate => "gRPC Validate of a small document, compiled validator cached",
+            Self::ValidateStream => {
+                "gRPC ValidateStream of 100 real SchemaStore documents, all results read"
+            }
+            Self::RegisterSchema => "gRPC RegisterSchema of new content into 256 schemas",
+            Self::Mix => {
+                "50% GetSchema, 15% HTTP 304, 10% HTTP 200, 10% Validate, 8% Search, \
+                 5% ListSchemas, 2% RegisterSchema"
+            }
         }
     }
 }
@@ -109,6 +150,6 @@ mod tests {
         for workload in LoadWorkload::ALL {
             assert_eq!(workload.as_str().parse::<LoadWorkload>(), Ok(workload));
         }
-        assert!("get-schema-cold".parse::<LoadWorkload>().is_err());
+        assert!("get-schema-lukewarm".parse::<LoadWorkload>().is_err());
     }
 }

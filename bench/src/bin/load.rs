@@ -1,46 +1,82 @@
-//! The server under load: its capacity closed loop, then open-loop phases at fixed
-//! arrival rates derived from it, for each workload.
+//! The performance suite over one server: each workload's capacity closed loop, then
+//! open-loop phases at arrival rates derived from it; and OVSR against the cheapest
+//! implementation of the same wire behaviour, in alternating rounds of the same run.
 //!
-//! `cargo run --release -p ovsr-bench --bin load [-- --phase-ms MS --capacity-ms MS
-//! --spike-ms MS --workloads get-schema-hot,http-get-200,… --smoke]`
+//! `cargo run --release -p ovsr-bench --bin load [-- --workloads get-schema-hot,…
+//! --phase-ms MS --rounds N --round-ms MS --pairs-only --check bench/baseline.json
+//! --smoke]`
 //!
 //! The server runs in this process on its embedded default store in a temporary
-//! directory, with a few dozen SchemaStore schemas registered. For each workload:
-//! capacity (closed loop), then baseline at half of it, peak 2×, stress 5×, and a
-//! spike of 10× followed at once by the baseline. Latencies are measured from each
-//! call's intended send time. CPU and RSS are this process's (server and load
-//! generator together). Writes `bench/results/load.{json,md}` and prints the
-//! Markdown.
+//! directory, with a few dozen SchemaStore schemas registered, and small SchemaStore
+//! cases with their documents for validation. A second server runs on PostgreSQL with
+//! its cache off, over a seeded data set, for uncached `GetSchema`.
+//!
+//! For each workload: capacity (closed loop), then baseline at half of it, peak 2×,
+//! stress 5×, and a spike of 10× followed at once by the baseline. Latencies are
+//! measured from each call's intended send time. CPU and RSS are this process's
+//! (server and load generator together).
+//!
+//! Then the pairs: cached `GetSchema` against a tonic no-op answering the same bytes;
+//! HTTP 200 and 304 against nginx serving the same documents precompressed (when
+//! nginx is installed); uncached `GetSchema` against pgbench running the store's SQL;
+//! `ValidateStream` against parse-and-validate in process.
+//!
+//! Writes `bench/results/load.{json,md}` and `load-{latency,throughput}.svg`, and
+//! prints the Markdown. `--check` fails when a ratio fell past the tolerance of the
+//! committed baseline; `--write-baseline` writes one from this run.
 //!
 //! `--smoke` is a short run that checks every path: phases of about a second at a
-//! baseline of at most 200 calls per second. It fails unless every workload ran
-//! every phase with at least one successful call and no error at baseline.
+//! baseline of at most 200 calls per second, and one short round of each pair. It
+//! fails unless every workload ran every phase with at least one successful call and
+//! no error at baseline, and every pair whose tools are there produced figures.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
+use ovsr_bench::cache::noop::{self, NoopSchemaService};
+use ovsr_bench::corpus::Corpus;
 use ovsr_bench::load::LoadWorkload;
+use ovsr_bench::load::baselines;
+use ovsr_bench::load::cold::{self, ColdSettings, ColdStore};
+use ovsr_bench::load::nginx::{self, Nginx};
+use ovsr_bench::load::pairs::{self, PairReport};
+use ovsr_bench::load::plot;
+use ovsr_bench::load::regression::Baseline;
 use ovsr_bench::load::report::{LoadReport, WorkloadReport};
 use ovsr_bench::load::scenario::{ScenarioSettings, run_scenario};
 use ovsr_bench::load::schemas::{self, Registered};
-use ovsr_bench::load::target::{GrpcGetSchema, GrpcUnary, HttpGet, Target};
+use ovsr_bench::load::target::{
+    GrpcGetSchema, GrpcRegister, GrpcUnary, GrpcValidateStream, HttpGet, Mixed, Target,
+};
+use ovsr_bench::validation::{self, Item};
 use ovsr_server::{RunningServer, ServeConfig};
 use reqwest::{StatusCode, Url};
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
 
-/// The namespace the schemas are registered in.
+/// The namespace the read schemas are registered in.
 const NAMESPACE: &str = "load";
+/// The namespace of the validation cases' schemas.
+const VALIDATION_NAMESPACE: &str = "validation";
+/// The namespace `RegisterSchema` writes into, and the schemas it spreads over.
+const WRITES_NAMESPACE: &str = "writes";
+const WRITTEN_SCHEMAS: usize = 256;
+/// Validation cases' schemas registered at most.
+const VALIDATION_SCHEMAS: usize = 60;
+/// Documents per `ValidateStream` call in the scenario.
+const STREAM_BATCH: usize = 100;
 /// The baseline of a smoke run at most, calls per second: enough to exercise every
 /// path, little enough to keep a shared machine responsive.
 const SMOKE_BASELINE_CAP: f64 = 200.0;
+/// The smoke run's own database, so its small data set never replaces the full one.
+const SMOKE_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/ovsr_bench_load_smoke";
 
 /// Command-line options.
 #[derive(Debug, Parser)]
-#[command(about = "The server's capacity, then open-loop phases at rates derived from it")]
+#[command(about = "Load scenarios and OVSR against its baselines, in one run")]
 struct Options {
     /// Milliseconds of each open-loop phase [default: 10000; 1000 with --smoke].
     #[arg(long)]
@@ -55,10 +91,11 @@ struct Options {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "get-schema-hot,http-get-200,http-get-304,list-schemas,search,validate"
+        default_value = "get-schema-hot,get-schema-cold,http-get-200,http-get-304,list-schemas,\
+                         search,validate,validate-stream,register-schema,mix"
     )]
     workloads: Vec<LoadWorkload>,
-    /// Callers in flight in the closed loop.
+    /// Callers in flight in the closed loops, scenarios and pairs alike.
     #[arg(long, default_value_t = 64)]
     callers: usize,
     /// Calls outstanding at most in the open loop; more are dropped.
@@ -70,12 +107,43 @@ struct Options {
     /// HTTP/1.1 connections at most for the HTTP workloads.
     #[arg(long, default_value_t = 256)]
     http_connections: usize,
+    /// HTTP/1.1 connections in the HTTP pairs, on each side.
+    #[arg(long, default_value_t = 32)]
+    pair_http_connections: usize,
     /// Schemas registered and read.
     #[arg(long, default_value_t = 40)]
     schemas: usize,
     /// The highest baseline rate, calls per second [default: none; 200 with --smoke].
     #[arg(long)]
     baseline_cap: Option<f64>,
+    /// Rounds of each pair [default: 5; 1 with --smoke].
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Milliseconds of each side's round in a pair [default: 2000; 300 with --smoke].
+    #[arg(long)]
+    round_ms: Option<u64>,
+    /// Only the pairs, no scenarios.
+    #[arg(long, conflicts_with = "no_pairs")]
+    pairs_only: bool,
+    /// Only the scenarios, no pairs.
+    #[arg(long)]
+    no_pairs: bool,
+    /// The database of the uncached server; created if missing [default: the
+    /// `ovsr_bench_load` database on 127.0.0.1, `ovsr_bench_load_smoke` with --smoke].
+    #[arg(long, env = "OVSR_BENCH_LOAD_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Versions in the uncached server's data set [default: 100000; 5000 with --smoke].
+    #[arg(long)]
+    cold_versions: Option<u64>,
+    /// pgbench clients and OVSR callers in the uncached pair.
+    #[arg(long, default_value_t = 16)]
+    cold_clients: usize,
+    /// Fail when a ratio fell past the tolerance of this committed baseline.
+    #[arg(long)]
+    check: Option<PathBuf>,
+    /// Write this run's ratios as a new baseline here.
+    #[arg(long)]
+    write_baseline: Option<PathBuf>,
     /// A short run that checks every path and fails on errors at baseline.
     #[arg(long)]
     smoke: bool,
@@ -104,6 +172,71 @@ impl Options {
             pause,
         }
     }
+
+    fn rounds(&self) -> usize {
+        self.rounds.unwrap_or(if self.smoke { 1 } else { 5 })
+    }
+
+    fn round(&self) -> Duration {
+        Duration::from_millis(self.round_ms.unwrap_or(if self.smoke { 300 } else { 2000 }))
+    }
+
+    fn cold(&self) -> ColdSettings {
+        let default_url = if self.smoke {
+            SMOKE_DATABASE_URL
+        } else {
+            cold::DEFAULT_DATABASE_URL
+        };
+        ColdSettings {
+            database_url: self
+                .database_url
+                .as_deref()
+                .unwrap_or(default_url)
+                .to_owned(),
+            versions: self
+                .cold_versions
+                .unwrap_or(if self.smoke { 5000 } else { 100_000 }),
+            seed: 1,
+            clients: self.cold_clients,
+            connections: self.grpc_connections,
+        }
+    }
+
+    /// The workloads whose scenarios run.
+    fn scenarios(&self) -> &[LoadWorkload] {
+        if self.pairs_only {
+            &[]
+        } else {
+            &self.workloads
+        }
+    }
+
+    fn needs_cold(&self) -> bool {
+        !self.no_pairs || self.scenarios().contains(&LoadWorkload::GetSchemaCold)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.callers == 0 || self.max_outstanding == 0 || self.schemas == 0 {
+            bail!("--callers, --max-outstanding and --schemas must be at least 1");
+        }
+        if self.grpc_connections == 0 || self.http_connections == 0 {
+            bail!("--grpc-connections and --http-connections must be at least 1");
+        }
+        if self.pair_http_connections == 0 || self.cold_clients == 0 || self.rounds() == 0 {
+            bail!("--pair-http-connections, --cold-clients and --rounds must be at least 1");
+        }
+        if self.cold().versions == 0 {
+            bail!("--cold-versions must be at least 1");
+        }
+        let settings = self.settings();
+        if settings.phase.is_zero() || settings.capacity.is_zero() || settings.spike.is_zero() {
+            bail!("--phase-ms, --capacity-ms and --spike-ms must be at least 1");
+        }
+        if self.round().is_zero() {
+            bail!("--round-ms must be at least 1");
+        }
+        Ok(())
+    }
 }
 
 /// What the workloads read, once set up.
@@ -111,27 +244,21 @@ struct Prepared {
     channels: Vec<Channel>,
     base: Url,
     registered: Vec<Registered>,
+    items: Vec<Item>,
 }
 
 fn main() -> Result<()> {
     ovsr_bench::log_like_the_server();
     let options = Options::parse();
+    options.validate()?;
     let settings = options.settings();
-    if options.callers == 0 || options.max_outstanding == 0 || options.schemas == 0 {
-        bail!("--callers, --max-outstanding and --schemas must be at least 1");
-    }
-    if options.grpc_connections == 0 || options.http_connections == 0 {
-        bail!("--grpc-connections and --http-connections must be at least 1");
-    }
-    if settings.phase.is_zero() || settings.capacity.is_zero() || settings.spike.is_zero() {
-        bail!("--phase-ms, --capacity-ms and --spike-ms must be at least 1");
-    }
     let bench_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let results = bench_dir.join("results");
-    std::fs::create_dir_all(&results).with_context(|| format!("creating {results:?}"))?;
+    let scratch = results.join("scratch");
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {scratch:?}"))?;
     let load_at_start = ovsr_bench::measure::load_average();
 
-    // The server gets its own threads; the calls run on the client's, and this
+    // The servers get their own threads; the calls run on the client's, and this
     // thread paces the open-loop sends.
     let servers = ovsr_bench::runtime("bench-servers")?;
     let client = ovsr_bench::runtime("bench-callers")?;
@@ -140,11 +267,39 @@ fn main() -> Result<()> {
     // Searches in flight are bounded to shed load; here the phases measure how latency
     // grows with load, so the bound is set above what any phase keeps in flight.
     config.max_concurrent_searches = Some(settings.max_outstanding);
-    let server = servers.block_on(start_server(config))?;
-    let outcome = run(&options, &settings, bench_dir, &server, &client);
-    let stopped = servers.block_on(server.shutdown());
+    config.shutdown_grace = Duration::from_secs(1);
+    let server = servers.block_on(ovsr_bench::start_server(config))?;
+    let cold = if options.needs_cold() {
+        let cold_settings = options.cold();
+        let cold_dir = data_dir.path().join("cold");
+        let started = servers.block_on(cold::start_server(&cold_settings, &cold_dir));
+        let started = started.with_context(|| {
+            format!(
+                "uncached GetSchema needs PostgreSQL at {} (--database-url)",
+                ovsr_bench::store::database::describe_target(&cold_settings.database_url)
+            )
+        })?;
+        let preparing = cold::prepare(&cold_settings, started, &scratch);
+        Some(client.block_on(preparing)?)
+    } else {
+        None
+    };
+
+    let outcome = run(
+        &options,
+        &settings,
+        bench_dir,
+        &server,
+        cold.as_ref(),
+        &servers,
+        &client,
+    );
+    let mut stopped = vec![servers.block_on(server.shutdown())];
+    if let Some(cold) = cold {
+        stopped.push(servers.block_on(cold.server.shutdown()));
+    }
     let ran = outcome?;
-    stopped?;
+    stopped.into_iter().collect::<Result<Vec<()>>>()?;
 
     let report = LoadReport {
         command: command_line(&options),
@@ -162,48 +317,87 @@ fn main() -> Result<()> {
         mean_document_bytes: ran.mean_document_bytes,
         baseline_cap: settings.baseline_cap,
         workloads: ran.reports,
+        pair_rounds: options.rounds(),
+        pair_round_ms: options.round().as_millis() as u64,
+        pairs: ran.pairs,
+        skipped: ran.skipped,
     };
-    let markdown = report.markdown();
-    std::fs::write(
-        results.join("load.json"),
-        serde_json::to_vec_pretty(&report)?,
-    )?;
-    std::fs::write(results.join("load.md"), &markdown)?;
-    println!("{markdown}");
+    write_results(&results, &report)?;
 
+    let mut problems = Vec::new();
     if options.smoke {
-        let problems = report.smoke_problems(&options.workloads);
-        if !problems.is_empty() {
-            bail!("the smoke run failed:\n{}", problems.join("\n"));
+        problems.extend(report.smoke_problems(options.scenarios()));
+        if !options.no_pairs && report.pairs.is_empty() {
+            problems.push("no pair was measured".to_owned());
         }
+    }
+    if let Some(path) = &options.write_baseline {
+        let baseline = Baseline::of(&report.pairs, report.command.clone());
+        std::fs::write(path, serde_json::to_string_pretty(&baseline)? + "\n")
+            .with_context(|| format!("writing {path:?}"))?;
+        eprintln!("wrote the baseline of ratios to {}", path.display());
+    }
+    if let Some(path) = &options.check {
+        let baseline = Baseline::read(path)?;
+        let regressions = baseline.regressions(&report.pairs, &report.skipped);
+        if regressions.is_empty() {
+            eprintln!("every ratio is within its tolerance of {}", path.display());
+        }
+        problems.extend(regressions);
+    }
+    if !problems.is_empty() {
+        bail!("the run failed:\n{}", problems.join("\n"));
     }
     Ok(())
 }
 
-/// What the workloads' scenarios came to.
+/// Writes the JSON, the Markdown and the charts, and prints the Markdown.
+fn write_results(results: &Path, report: &LoadReport) -> Result<()> {
+    let markdown = report.markdown();
+    std::fs::write(
+        results.join("load.json"),
+        serde_json::to_vec_pretty(report)?,
+    )?;
+    std::fs::write(results.join("load.md"), &markdown)?;
+    if !report.workloads.is_empty() {
+        let latency = plot::latency_svg(&report.workloads);
+        std::fs::write(results.join("load-latency.svg"), latency)?;
+        let throughput = plot::throughput_svg(&report.workloads);
+        std::fs::write(results.join("load-throughput.svg"), throughput)?;
+    }
+    println!("{markdown}");
+    Ok(())
+}
+
+/// What the run came to.
 struct Ran {
     schemas: usize,
     mean_document_bytes: usize,
     reports: Vec<WorkloadReport>,
+    pairs: Vec<PairReport>,
+    skipped: Vec<String>,
 }
 
-/// Registers the schemas and runs every workload's scenario.
+/// Registers the schemas, runs every workload's scenario, then the pairs.
 fn run(
     options: &Options,
     settings: &ScenarioSettings,
     bench_dir: &Path,
     server: &RunningServer,
+    cold: Option<&ColdStore>,
+    servers: &Runtime,
     client: &Runtime,
 ) -> Result<Ran> {
     let prepared = client.block_on(prepare(options, bench_dir, server))?;
     let mean_bytes = schemas::mean_served_bytes(&prepared.registered);
     eprintln!(
-        "{} schemas registered, mean document {mean_bytes} bytes",
-        prepared.registered.len()
+        "{} schemas registered, mean document {mean_bytes} bytes; {} validation documents",
+        prepared.registered.len(),
+        prepared.items.len()
     );
 
     let mut reports = Vec::with_capacity(options.workloads.len());
-    for &workload in &options.workloads {
+    for &workload in options.scenarios() {
         eprintln!("running {workload}");
         let report = match workload {
             LoadWorkload::GetSchemaHot => {
@@ -211,60 +405,199 @@ fn run(
                 let target = GrpcGetSchema::new(&prepared.channels, requests);
                 scenario(workload, client, target, settings)?
             }
+            LoadWorkload::GetSchemaCold => {
+                let cold = cold.context("the uncached server did not start")?;
+                let target = GrpcGetSchema::new(&cold.channels, cold.requests.clone());
+                scenario(workload, client, target, settings)?
+            }
             LoadWorkload::HttpGet200 | LoadWorkload::HttpGet304 => {
                 let conditional = workload == LoadWorkload::HttpGet304;
-                let expected = if conditional {
-                    StatusCode::NOT_MODIFIED
-                } else {
-                    StatusCode::OK
-                };
-                let requests = schemas::http_requests(
-                    &prepared.base,
-                    NAMESPACE,
-                    &prepared.registered,
-                    conditional,
-                )?;
-                let target = HttpGet::new(requests, expected, options.http_connections)?;
+                let target = http_target(options, &prepared, conditional)?;
                 scenario(workload, client, target, settings)?
             }
             LoadWorkload::ListSchemas | LoadWorkload::Search | LoadWorkload::Validate => {
-                let calls = match workload {
-                    LoadWorkload::ListSchemas => schemas::list_calls(NAMESPACE),
-                    LoadWorkload::Search => schemas::search_calls(NAMESPACE, &prepared.registered),
-                    _ => schemas::validate_calls(NAMESPACE, &prepared.registered),
+                let target = unary_target(workload, &prepared);
+                scenario(workload, client, target, settings)?
+            }
+            LoadWorkload::ValidateStream => {
+                let target = GrpcValidateStream::new(
+                    &prepared.channels,
+                    prepared.items.clone(),
+                    STREAM_BATCH,
+                );
+                scenario(workload, client, target, settings)?
+            }
+            LoadWorkload::RegisterSchema => {
+                let target = GrpcRegister::new(
+                    &prepared.channels,
+                    WRITES_NAMESPACE,
+                    "written",
+                    WRITTEN_SCHEMAS,
+                );
+                scenario(workload, client, target, settings)?
+            }
+            LoadWorkload::Mix => {
+                let requests = schemas::grpc_requests(NAMESPACE, &prepared.registered);
+                let target = Mixed {
+                    get: GrpcGetSchema::new(&prepared.channels, requests),
+                    http_conditional: http_target(options, &prepared, true)?,
+                    http_document: http_target(options, &prepared, false)?,
+                    validate: unary_target(LoadWorkload::Validate, &prepared),
+                    search: unary_target(LoadWorkload::Search, &prepared),
+                    list: unary_target(LoadWorkload::ListSchemas, &prepared),
+                    register: GrpcRegister::new(
+                        &prepared.channels,
+                        WRITES_NAMESPACE,
+                        "mixed",
+                        WRITTEN_SCHEMAS,
+                    ),
                 };
-                let target = GrpcUnary::new(&prepared.channels, calls);
                 scenario(workload, client, target, settings)?
             }
         };
         reports.push(report);
     }
+
+    let (pairs, skipped) = if options.no_pairs {
+        (Vec::new(), Vec::new())
+    } else {
+        run_pairs(options, &prepared, cold, servers, client)?
+    };
     Ok(Ran {
         schemas: prepared.registered.len(),
         mean_document_bytes: mean_bytes,
         reports,
+        pairs,
+        skipped,
     })
 }
 
-async fn prepare(options: &Options, bench_dir: &Path, server: &RunningServer) -> Result<Prepared> {
-    let addr = server.local_addr();
-    let mut channels = Vec::with_capacity(options.grpc_connections);
-    for _ in 0..options.grpc_connections {
+fn http_target(options: &Options, prepared: &Prepared, conditional: bool) -> Result<HttpGet> {
+    let expected = if conditional {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    };
+    let requests =
+        schemas::http_requests(&prepared.base, NAMESPACE, &prepared.registered, conditional)?;
+    Ok(HttpGet::new(requests, expected, options.http_connections)?)
+}
+
+fn unary_target(workload: LoadWorkload, prepared: &Prepared) -> GrpcUnary {
+    let calls = match workload {
+        LoadWorkload::ListSchemas => schemas::list_calls(NAMESPACE),
+        LoadWorkload::Search => schemas::search_calls(NAMESPACE, &prepared.registered),
+        _ => schemas::validate_calls(NAMESPACE, &prepared.registered),
+    };
+    GrpcUnary::new(&prepared.channels, calls)
+}
+
+/// Every pair whose baseline is at hand; the others are named with the reason.
+fn run_pairs(
+    options: &Options,
+    prepared: &Prepared,
+    cold: Option<&ColdStore>,
+    servers: &Runtime,
+    client: &Runtime,
+) -> Result<(Vec<PairReport>, Vec<String>)> {
+    let (rounds, round) = (options.rounds(), options.round());
+    let runtime = client.handle();
+    let mut reports = Vec::new();
+    let mut skipped = Vec::new();
+
+    eprintln!("pairs: {rounds} rounds of {round:?} per side");
+    let requests = schemas::grpc_requests(NAMESPACE, &prepared.registered);
+    let answers = client.block_on(baselines::noop_answers(&prepared.channels[0], &requests))?;
+    let noop_addr = servers.block_on(noop::start(NoopSchemaService::new(answers)))?;
+    let noop_channels = client.block_on(connect_all(noop_addr, options.grpc_connections))?;
+    let mut pair = baselines::hot_pair(
+        runtime,
+        &prepared.channels,
+        &noop_channels,
+        &requests,
+        options.callers,
+    );
+    reports.push(pairs::run(&mut pair, rounds, round)?);
+
+    match nginx::locate() {
+        Some(binary) => {
+            let ovsr_200 =
+                schemas::http_requests(&prepared.base, NAMESPACE, &prepared.registered, false)?;
+            let ovsr_304 =
+                schemas::http_requests(&prepared.base, NAMESPACE, &prepared.registered, true)?;
+            let documents = client.block_on(baselines::served_documents(&ovsr_200))?;
+            let nginx = Nginx::start(&binary, &documents)?;
+            if !nginx.brotli {
+                eprintln!("nginx has no brotli_static module: it serves gzip only");
+            }
+            let base = Url::parse(&format!("http://{}/", nginx.addr()))?;
+            let nginx_200 = client.block_on(baselines::nginx_requests(&base, &documents, false))?;
+            let nginx_304 = client.block_on(baselines::nginx_requests(&base, &documents, true))?;
+            let connections = options.pair_http_connections;
+            let sides = [
+                (ovsr_200, nginx_200, StatusCode::OK),
+                (ovsr_304, nginx_304, StatusCode::NOT_MODIFIED),
+            ];
+            for (ovsr, nginx, expected) in sides {
+                let mut pair = baselines::http_pair(runtime, ovsr, nginx, expected, connections)?;
+                reports.push(pairs::run(&mut pair, rounds, round)?);
+            }
+        }
+        None => {
+            let reason = "nginx is not installed (Debian's nginx-light)";
+            for id in ["http-get-200", "http-get-304"] {
+                eprintln!("skipped: {id}: {reason}");
+                skipped.push(format!("{id}: {reason}"));
+            }
+        }
+    }
+
+    if let Some(cold) = cold {
+        let mut pair = baselines::cold_pair(runtime, cold, options.cold_clients);
+        reports.push(pairs::run(&mut pair, rounds, round)?);
+    }
+
+    let mut pair = baselines::stream_pair(runtime, &prepared.channels[0], &prepared.items);
+    reports.push(pairs::run(&mut pair, rounds, round)?);
+    Ok((reports, skipped))
+}
+
+async fn connect_all(addr: std::net::SocketAddr, connections: usize) -> Result<Vec<Channel>> {
+    let mut channels = Vec::with_capacity(connections);
+    for _ in 0..connections {
         let endpoint = Channel::from_shared(format!("http://{addr}"))?;
         channels.push(endpoint.connect().await?);
     }
-    let corpus = bench_dir.join("../../shared/corpora/schemastore/schemas");
-    let files = schemas::candidate_files(&corpus)?;
+    Ok(channels)
+}
+
+async fn prepare(options: &Options, bench_dir: &Path, server: &RunningServer) -> Result<Prepared> {
+    let channels = connect_all(server.local_addr(), options.grpc_connections).await?;
+    let schemastore = bench_dir.join("../../shared/corpora/schemastore");
+    let files = schemas::candidate_files(&schemastore.join("schemas"))?;
     let registered =
         schemas::register_first(&channels[0], NAMESPACE, &files, options.schemas).await?;
     if registered.is_empty() {
         bail!("no schema registered; is shared/corpora/schemastore/schemas there?");
     }
-    let base = Url::parse(&format!("http://{addr}/"))?;
+    let scratch = bench_dir.join("results/scratch");
+    let corpus = Corpus::load(&schemastore, &scratch.join("generated"))?;
+    let registering = validation::register_small_cases(
+        &corpus,
+        &channels[0],
+        VALIDATION_NAMESPACE,
+        VALIDATION_SCHEMAS,
+    );
+    let items = registering.await?;
+    if items.is_empty() {
+        bail!("no validation case registered from {schemastore:?}");
+    }
+    let base = Url::parse(&format!("http://{}/", server.local_addr()))?;
     Ok(Prepared {
         channels,
         base,
         registered,
+        items,
     })
 }
 
@@ -298,22 +631,25 @@ fn scenario<T: Target>(
     })
 }
 
-async fn start_server(mut config: ServeConfig) -> Result<RunningServer> {
-    // Every call has come back by shutdown; nothing is left to wait for.
-    config.shutdown_grace = Duration::from_secs(1);
-    ovsr_bench::start_server(config).await
-}
-
 /// The command as run.
 fn command_line(options: &Options) -> String {
     let mut command = "cargo run --release -p ovsr-bench --bin load --".to_owned();
-    if options.smoke {
-        command.push_str(" --smoke");
+    for (flag, on) in [
+        ("--smoke", options.smoke),
+        ("--pairs-only", options.pairs_only),
+        ("--no-pairs", options.no_pairs),
+    ] {
+        if on {
+            command.push_str(&format!(" {flag}"));
+        }
     }
     let optional = [
         ("--phase-ms", options.phase_ms),
         ("--capacity-ms", options.capacity_ms),
         ("--spike-ms", options.spike_ms),
+        ("--round-ms", options.round_ms),
+        ("--cold-versions", options.cold_versions),
+        ("--rounds", options.rounds.map(|rounds| rounds as u64)),
     ];
     for (flag, value) in optional {
         if let Some(value) = value {

@@ -15,27 +15,21 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use futures::StreamExt as _;
-use ovsr_bench::Workload;
-use ovsr_bench::check::options_for;
 use ovsr_bench::corpus::Corpus;
 use ovsr_bench::measure::median;
+use ovsr_bench::validation::{self, Item};
 use ovsr_proto::v1::schema_selector::Target;
-use ovsr_proto::v1::schema_service_client::SchemaServiceClient;
-use ovsr_proto::v1::validate_stream_request::Message;
 use ovsr_proto::v1::validation_service_client::ValidationServiceClient;
 use ovsr_proto::v1::validation_service_server::{ValidationService, ValidationServiceServer};
 use ovsr_proto::v1::{
-    CheckCompatibilityRequest, CheckCompatibilityResponse, OutputFormat, RegisterSchemaRequest,
-    SchemaSelector, StreamDocument, ValidateBatchRequest, ValidateBatchResponse, ValidateRequest,
-    ValidateResponse, ValidateSchemaRequest, ValidateSchemaResponse, ValidateStreamOpen,
-    ValidateStreamRequest, ValidateStreamResponse, ValidationResult,
+    CheckCompatibilityRequest, CheckCompatibilityResponse, OutputFormat, ValidateBatchRequest,
+    ValidateBatchResponse, ValidateRequest, ValidateResponse, ValidateSchemaRequest,
+    ValidateSchemaResponse, ValidateStreamRequest, ValidateStreamResponse, ValidationResult,
 };
-use ovsr_validate::{CompiledSchema, Engine, OutputFormat as Format};
+use ovsr_validate::Engine;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
@@ -47,13 +41,6 @@ const DEFAULT_ROUND_MS: u64 = 2000;
 const UNARY_CONCURRENCY: usize = 32;
 /// Most schemas taken from the corpus, to keep registration short.
 const MAX_SCHEMAS: usize = 60;
-
-/// One document to validate, and which registered schema it goes to.
-struct Item {
-    digest: String,
-    text: String,
-    compiled: Arc<CompiledSchema>,
-}
 
 #[derive(Debug, Default, Serialize)]
 struct Samples {
@@ -100,23 +87,20 @@ fn main() -> Result<()> {
     let noop = servers.block_on(start_noop())?;
     let client = ovsr_bench::runtime("bench-callers")?;
 
-    let items = client.block_on(register_small_cases(&corpus, real))?;
+    let real_channel = client.block_on(connect(real))?;
+    let registering =
+        validation::register_small_cases(&corpus, &real_channel, "bench", MAX_SCHEMAS);
+    let items = client.block_on(registering)?;
     if items.is_empty() {
         bail!("no schema of the corpus registered; is shared/corpora/schemastore there?");
     }
-    let schemas = {
-        let mut digests: Vec<&str> = items.iter().map(|i| i.digest.as_str()).collect();
-        digests.sort_unstable();
-        digests.dedup();
-        digests.len()
-    };
+    let schemas = validation::schema_count(&items);
     let document_bytes = items.iter().map(|i| i.text.len()).sum();
     eprintln!(
         "{schemas} schemas, {} documents ({document_bytes} bytes) per sweep; {rounds} rounds of {round:?}",
         items.len()
     );
 
-    let real_channel = client.block_on(connect(real))?;
     let noop_channel = client.block_on(connect(noop))?;
     let mut samples = Samples::default();
     for index in 0..rounds {
@@ -128,12 +112,10 @@ fn main() -> Result<()> {
             match step {
                 0 => samples
                     .in_process_docs_per_sec
-                    .push(in_process(&items, round)),
-                1 => samples.stream_docs_per_sec.push(client.block_on(stream(
-                    &real_channel,
-                    &items,
-                    round,
-                ))?),
+                    .push(validation::in_process(&items, round)),
+                1 => samples
+                    .stream_docs_per_sec
+                    .push(client.block_on(validation::stream(&real_channel, &items, round))?),
                 2 => {
                     let (rate, p50, p99) = client.block_on(unary(&real_channel, &items, round))?;
                     samples.unary_calls_per_sec.push(rate);
@@ -286,137 +268,13 @@ async fn connect(addr: SocketAddr) -> Result<Channel> {
         .await?)
 }
 
-/// Registers the small cases' schemas (at their published URLs, so references inside
-/// them resolve as they do in process) and returns their small documents. Schemas that
-/// reference others are left out: each is measured alone.
-async fn register_small_cases(corpus: &Corpus, addr: SocketAddr) -> Result<Vec<Item>> {
-    let mut schemas = SchemaServiceClient::new(connect(addr).await?);
-    let mut items = Vec::new();
-    let mut registered = 0;
-    for (index, case) in corpus.cases.iter().enumerate() {
-        if registered == MAX_SCHEMAS {
-            break;
-        }
-        let small: Vec<_> = case
-            .documents
-            .iter()
-            .filter(|d| !d.format_dependent && Workload::of(case, d) == Some(Workload::Small))
-            .collect();
-        if small.is_empty() {
-            continue;
-        }
-        let Ok(compiled) = CompiledSchema::compile(
-            &case.url,
-            &case.schema,
-            &corpus.resolver,
-            options_for(Engine::default()),
-        )
-        .await
-        else {
-            continue;
-        };
-        let request = RegisterSchemaRequest {
-            namespace: "bench".to_owned(),
-            name: format!("case-{index}"),
-            content: serde_json::to_string(&case.schema)?,
-            aliases: vec![case.url.clone()],
-            ..RegisterSchemaRequest::default()
-        };
-        let Ok(response) = schemas.register_schema(request).await else {
-            continue;
-        };
-        let Some(version) = response.into_inner().schema_version else {
-            continue;
-        };
-        registered += 1;
-        let compiled = Arc::new(compiled);
-        for document in small {
-            items.push(Item {
-                digest: version.digest.clone(),
-                text: serde_json::to_string(&document.value)?,
-                compiled: Arc::clone(&compiled),
-            });
-        }
-    }
-    Ok(items)
-}
-
-/// Parse and validate on this thread, as fast as it goes.
-fn in_process(items: &[Item], round: Duration) -> f64 {
-    let started = Instant::now();
-    let mut done = 0usize;
-    while started.elapsed() < round {
-        for item in items {
-            let Ok(value) = serde_json::from_str::<serde_json::Value>(&item.text) else {
-                continue;
-            };
-            std::hint::black_box(item.compiled.validate(&value, Format::Flag).valid);
-        }
-        done += items.len();
-    }
-    done as f64 / started.elapsed().as_secs_f64()
-}
-
-fn selector(digest: &str) -> SchemaSelector {
-    SchemaSelector {
-        target: Some(Target::Digest(digest.to_owned())),
-    }
-}
-
-/// One stream for `round`: documents go out as fast as flow control lets them.
-async fn stream(channel: &Channel, items: &[Item], round: Duration) -> Result<f64> {
-    let mut client = ValidationServiceClient::new(channel.clone());
-    let stop = Arc::new(AtomicBool::new(false));
-    let open = ValidateStreamRequest {
-        message: Some(Message::Open(ValidateStreamOpen {
-            default_schema: None,
-            output_format: OutputFormat::Flag as i32,
-            assert_formats: false,
-        })),
-    };
-    let documents: Vec<(String, String)> = items
-        .iter()
-        .map(|i| (i.digest.clone(), i.text.clone()))
-        .collect();
-    let stop_sending = Arc::clone(&stop);
-    let outgoing = futures::stream::iter(std::iter::once(open)).chain(
-        futures::stream::iter((0u64..).map(move |sequence| {
-            let (digest, text) = &documents[(sequence as usize) % documents.len()];
-            ValidateStreamRequest {
-                message: Some(Message::Document(StreamDocument {
-                    sequence,
-                    schema: Some(selector(digest)),
-                    document: text.clone(),
-                })),
-            }
-        }))
-        .take_while(move |_| futures::future::ready(!stop_sending.load(Ordering::Relaxed))),
-    );
-    let started = Instant::now();
-    let mut inbound = client.validate_stream(outgoing).await?.into_inner();
-    let mut received = 0usize;
-    let mut measured = None;
-    while let Some(response) = inbound.message().await? {
-        if response.outcome.is_none() {
-            bail!("a stream answer carried no outcome");
-        }
-        received += 1;
-        if measured.is_none() && started.elapsed() >= round {
-            measured = Some((received, started.elapsed()));
-            stop.store(true, Ordering::Relaxed);
-        }
-    }
-    let (count, elapsed) = measured.context("the stream ended before the round did")?;
-    Ok(count as f64 / elapsed.as_secs_f64())
-}
-
 /// `UNARY_CONCURRENCY` callers for `round`; calls per second, p50 and p99 in µs.
 async fn unary(channel: &Channel, items: &[Item], round: Duration) -> Result<(f64, f64, f64)> {
     let requests: Arc<Vec<ValidateRequest>> = Arc::new(
         items
             .iter()
             .map(|i| ValidateRequest {
-                schema: Some(selector(&i.digest)),
+                schema: Some(validation::selector(&i.digest)),
                 document: i.text.clone(),
                 output_format: OutputFormat::Flag as i32,
                 assert_formats: false,

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::LoadWorkload;
+use super::pairs::PairReport;
 use super::process::ProcessUsage;
 use super::record::Percentiles;
 use super::schedule::{Phase, PhaseRates};
@@ -118,6 +119,14 @@ pub struct LoadReport {
     pub baseline_cap: Option<f64>,
     /// One scenario per workload.
     pub workloads: Vec<WorkloadReport>,
+    /// Rounds of each A/B pair, and their length in ms.
+    pub pair_rounds: usize,
+    /// Milliseconds of each side's round in a pair.
+    pub pair_round_ms: u64,
+    /// OVSR against its baselines, in the same run.
+    pub pairs: Vec<PairReport>,
+    /// Pairs not measured, and why (a baseline's tool missing).
+    pub skipped: Vec<String>,
 }
 
 impl LoadReport {
@@ -176,12 +185,91 @@ impl LoadReport {
             self.grpc_connections,
             self.http_connections,
         );
+        if !self.pairs.is_empty() || !self.skipped.is_empty() {
+            write_pairs(&mut md, self);
+        }
         for workload in &self.workloads {
             write_workload(&mut md, workload);
         }
         md.push_str(NOTES);
         md
     }
+}
+
+/// The ratio table: each pair's rates, p99s, ratios and goals, then plainly what
+/// fell short.
+fn write_pairs(md: &mut String, report: &LoadReport) {
+    let _ = writeln!(
+        md,
+        "## OVSR against its baselines\n\n{} rounds of {} ms per side, alternating which \
+         side goes first; ratios are medians of the rounds' ratios.\n",
+        report.pair_rounds, report.pair_round_ms
+    );
+    let _ = writeln!(
+        md,
+        "| pair | OVSR | baseline | in flight | OVSR/s | baseline/s | ratio | goal \
+         | OVSR p99 | baseline p99 | p99 ratio | goal |"
+    );
+    let _ = writeln!(
+        md,
+        "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---|"
+    );
+    for pair in &report.pairs {
+        let (ovsr_rate, baseline_rate) = pair.rates();
+        let (ovsr_p99, baseline_p99) = pair.p99s();
+        let latency = |us: f64| {
+            if pair.p99_ratio.is_some() {
+                micros(us as u64)
+            } else {
+                "–".to_owned()
+            }
+        };
+        let goal = |bound: Option<f64>, sign: &str, met: bool| match bound {
+            Some(bound) if met => format!("{sign} {bound:.2} ✓"),
+            Some(bound) => format!("{sign} {bound:.2} ✗"),
+            None => String::new(),
+        };
+        let throughput_met = pair
+            .goals
+            .throughput_at_least
+            .is_none_or(|goal| pair.throughput_ratio >= goal);
+        let p99_met = match (pair.goals.p99_at_most, pair.p99_ratio) {
+            (Some(goal), Some(ratio)) => ratio <= goal,
+            _ => true,
+        };
+        let p99_ratio = pair
+            .p99_ratio
+            .map_or_else(|| "–".to_owned(), |ratio| format!("{ratio:.2}"));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {ovsr_rate:.0} | {baseline_rate:.0} | **{:.2}** | {} | {} | {} | {p99_ratio} | {} |",
+            pair.id,
+            pair.ovsr,
+            pair.baseline,
+            pair.concurrency,
+            pair.throughput_ratio,
+            goal(pair.goals.throughput_at_least, "≥", throughput_met),
+            latency(ovsr_p99),
+            latency(baseline_p99),
+            goal(pair.goals.p99_at_most, "≤", p99_met),
+        );
+    }
+    md.push('\n');
+    let short: Vec<String> = report
+        .pairs
+        .iter()
+        .flat_map(PairReport::shortfalls)
+        .collect();
+    if short.is_empty() && !report.pairs.is_empty() {
+        let _ = writeln!(md, "Every measured pair met its goal.\n");
+    }
+    for line in short {
+        let _ = writeln!(md, "- **Short of the goal:** {line}.");
+    }
+    for line in &report.skipped {
+        let _ = writeln!(md, "- Not measured: {line}.");
+    }
+    md.push('\n');
 }
 
 /// The phases every scenario runs.
@@ -291,6 +379,10 @@ mod tests {
             schemas: 1,
             mean_document_bytes: 1,
             baseline_cap: None,
+            pair_rounds: 1,
+            pair_round_ms: 1,
+            pairs: Vec::new(),
+            skipped: vec!["nginx: not installed".to_owned()],
             workloads: vec![WorkloadReport {
                 workload: LoadWorkload::HttpGet304,
                 description: String::new(),
@@ -316,7 +408,9 @@ mod tests {
                 .smoke_problems(&[LoadWorkload::HttpGet304])
                 .is_empty()
         );
-        assert!(report.markdown().contains("dropped: 9"));
+        let markdown = report.markdown();
+        assert!(markdown.contains("dropped: 9"));
+        assert!(markdown.contains("Not measured: nginx: not installed."));
     }
 
     #[test]

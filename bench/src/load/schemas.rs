@@ -98,14 +98,19 @@ pub fn grpc_requests(namespace: &str, registered: &[Registered]) -> Vec<GetSchem
         .collect()
 }
 
-/// `GET {base}/schemas/{namespace}/{name}/{version}`, one per schema; with
-/// `conditional`, each carries its document's ETag as `If-None-Match`.
+/// What HTTP clients ask for: the encodings a browser or an SDK accepts.
+pub const ACCEPT_COMPRESSED: &str = "br, gzip";
+
+/// `GET {base}/schemas/{namespace}/{name}/{version}`, one per schema, accepting
+/// br or gzip; with `conditional`, each carries its document's ETag as
+/// `If-None-Match`.
 pub fn http_requests(
     base: &Url,
     namespace: &str,
     registered: &[Registered],
     conditional: bool,
 ) -> Result<Vec<HttpRequest>> {
+    let accept_encoding = Some(HeaderValue::from_static(ACCEPT_COMPRESSED));
     registered
         .iter()
         .map(|schema| {
@@ -119,7 +124,11 @@ pub fn http_requests(
             } else {
                 None
             };
-            Ok(HttpRequest { url, if_none_match })
+            Ok(HttpRequest {
+                url,
+                if_none_match,
+                accept_encoding: accept_encoding.clone(),
+            })
         })
         .collect()
 }

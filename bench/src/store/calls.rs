@@ -162,6 +162,17 @@ pub async fn walk_to_page(
     Ok((request, cursor))
 }
 
+/// `count` GetSchema requests of random versions of `shape`, by name and version.
+pub fn exact_requests(shape: &Shape, rng: &mut SeededRng, count: usize) -> Vec<GetSchemaRequest> {
+    (0..count)
+        .map(|_| {
+            let key = shape.version_key(rng.below(shape.versions));
+            let (ns, name) = (namespace_of(key.schema), name_of(key.schema));
+            get_by_name(ns, name, key.version)
+        })
+        .collect()
+}
+
 /// The read workloads' prepared calls, keys drawn from the seed.
 pub async fn read_calls(
     admin: &Client,
@@ -170,13 +181,7 @@ pub async fn read_calls(
     deep_request: ListSchemasRequest,
 ) -> Result<BTreeMap<StoreWorkload, Arc<OvsrCalls>>> {
     let mut rng = SeededRng::new(seed ^ KEY_STREAM);
-    let exact: Vec<_> = (0..KEYS_PER_WORKLOAD)
-        .map(|_| {
-            let key = shape.version_key(rng.below(shape.versions));
-            let (ns, name) = (namespace_of(key.schema), name_of(key.schema));
-            get_by_name(ns, name, key.version)
-        })
-        .collect();
+    let exact = exact_requests(shape, &mut rng, KEYS_PER_WORKLOAD);
     let latest: Vec<_> = (0..KEYS_PER_WORKLOAD)
         .map(|_| {
             let schema = rng.below(shape.schemas);

@@ -1,0 +1,238 @@
+//! The pairs the load benchmark measures OVSR against, each built from what the run
+//! prepared: the tonic no-op for cached `GetSchema`, nginx for raw documents, pgbench
+//! for uncached `GetSchema`, and the in-process loop for streaming validation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, bail};
+use ovsr_proto::v1::schema_selector::Target as Selected;
+use ovsr_proto::v1::schema_service_client::SchemaServiceClient;
+use ovsr_proto::v1::{GetSchemaRequest, GetSchemaResponse};
+use reqwest::header::{ACCEPT_ENCODING, ETAG, HeaderValue};
+use reqwest::{StatusCode, Url};
+use tokio::runtime::Handle;
+use tonic::transport::Channel;
+
+use super::cold::ColdStore;
+use super::pairs::{Goals, Pair, Side};
+use super::schemas::ACCEPT_COMPRESSED;
+use super::target::{GrpcGetSchema, HttpGet, HttpRequest};
+use crate::cache::noop::AnswerKey;
+use crate::validation::{self, Item};
+
+/// The goals the first full run reports against.
+pub const HOT_GOALS: Goals = Goals {
+    throughput_at_least: Some(0.85),
+    p99_at_most: Some(1.25),
+};
+/// HTTP 200 against nginx.
+pub const HTTP_200_GOALS: Goals = Goals {
+    throughput_at_least: Some(0.75),
+    p99_at_most: None,
+};
+/// HTTP 304 against nginx.
+pub const HTTP_304_GOALS: Goals = Goals {
+    throughput_at_least: Some(0.90),
+    p99_at_most: None,
+};
+/// Uncached `GetSchema` against pgbench.
+pub const COLD_GOALS: Goals = Goals {
+    throughput_at_least: Some(0.40),
+    p99_at_most: None,
+};
+/// Streaming validation against the in-process loop.
+pub const STREAM_GOALS: Goals = Goals {
+    throughput_at_least: Some(0.50),
+    p99_at_most: None,
+};
+/// `Search` against direct Meilisearch.
+pub const SEARCH_GOALS: Goals = Goals {
+    throughput_at_least: Some(0.80),
+    p99_at_most: None,
+};
+
+/// Every request's answer from the server behind `channel`, keyed as the no-op keys
+/// them; reading them also fills the server's cache.
+pub async fn noop_answers(
+    channel: &Channel,
+    requests: &[GetSchemaRequest],
+) -> Result<HashMap<AnswerKey, GetSchemaResponse>> {
+    let mut client = SchemaServiceClient::new(channel.clone());
+    let mut answers = HashMap::with_capacity(requests.len());
+    for request in requests {
+        let Some(Selected::VersionRef(reference)) =
+            request.schema.as_ref().and_then(|s| s.target.clone())
+        else {
+            bail!("the no-op answers version references only");
+        };
+        let answer = client.get_schema(request.clone()).await?.into_inner();
+        let key = (reference.namespace, reference.name, reference.version);
+        answers.insert(key, answer);
+    }
+    Ok(answers)
+}
+
+/// Cached `GetSchema` through OVSR against the no-op answering the same bytes.
+pub fn hot_pair<'a>(
+    runtime: &'a Handle,
+    ovsr: &[Channel],
+    noop: &[Channel],
+    requests: &[GetSchemaRequest],
+    callers: usize,
+) -> Pair<'a> {
+    let ovsr_target = GrpcGetSchema::new(ovsr, requests.to_vec());
+    let noop_target = GrpcGetSchema::new(noop, requests.to_vec());
+    Pair {
+        id: "get-schema-hot",
+        description: "gRPC GetSchema by name + pinned version, answered from memory".to_owned(),
+        concurrency: callers,
+        ovsr: Side::closed_loop("OVSR, cached", runtime, Arc::new(ovsr_target), callers),
+        baseline: Side::closed_loop(
+            "tonic no-op, same answers",
+            runtime,
+            Arc::new(noop_target),
+            callers,
+        ),
+        goals: HOT_GOALS,
+    }
+}
+
+/// The bytes OVSR serves at each of `requests`' URLs, asked for without encoding:
+/// what nginx is given to serve.
+pub async fn served_documents(requests: &[HttpRequest]) -> Result<Vec<(String, Vec<u8>)>> {
+    let client = reqwest::Client::builder().no_gzip().no_brotli().build()?;
+    let mut documents = Vec::with_capacity(requests.len());
+    for request in requests {
+        let response = client.get(request.url.clone()).send().await?;
+        if response.status() != StatusCode::OK {
+            bail!("GET {} answered {}", request.url, response.status());
+        }
+        let body = response.bytes().await?;
+        documents.push((request.url.path().to_owned(), body.to_vec()));
+    }
+    Ok(documents)
+}
+
+/// The same GETs against nginx at `base`, accepting br or gzip; `conditional` ones
+/// carry the ETag nginx gave each (it differs from OVSR's, which is the digest).
+pub async fn nginx_requests(
+    base: &Url,
+    documents: &[(String, Vec<u8>)],
+    conditional: bool,
+) -> Result<Vec<HttpRequest>> {
+    let client = reqwest::Client::builder().no_gzip().no_brotli().build()?;
+    let accept = HeaderValue::from_static(ACCEPT_COMPRESSED);
+    let mut requests = Vec::with_capacity(documents.len());
+    for (path, _) in documents {
+        let url = base.join(path).with_context(|| format!("joining {path}"))?;
+        let if_none_match = if conditional {
+            let response = client
+                .get(url.clone())
+                .header(ACCEPT_ENCODING, accept.clone())
+                .send()
+                .await?;
+            if response.status() != StatusCode::OK {
+                bail!("nginx GET {url} answered {}", response.status());
+            }
+            let etag = response.headers().get(ETAG).cloned();
+            Some(etag.with_context(|| format!("nginx gave {url} no ETag"))?)
+        } else {
+            None
+        };
+        requests.push(HttpRequest {
+            url,
+            if_none_match,
+            accept_encoding: Some(accept.clone()),
+        });
+    }
+    Ok(requests)
+}
+
+/// An HTTP GET pair: `ovsr` against `nginx`, both expecting `expected`.
+pub fn http_pair<'a>(
+    runtime: &'a Handle,
+    ovsr: Vec<HttpRequest>,
+    nginx: Vec<HttpRequest>,
+    expected: StatusCode,
+    connections: usize,
+) -> Result<Pair<'a>> {
+    let (id, description, goals) = if expected == StatusCode::NOT_MODIFIED {
+        (
+            "http-get-304",
+            "HTTP GET of a document with If-None-Match, 304",
+            HTTP_304_GOALS,
+        )
+    } else {
+        (
+            "http-get-200",
+            "HTTP GET of a document, Accept-Encoding br, gzip, 200",
+            HTTP_200_GOALS,
+        )
+    };
+    let ovsr = HttpGet::new(ovsr, expected, connections)?;
+    let nginx = HttpGet::new(nginx, expected, connections)?;
+    Ok(Pair {
+        id,
+        description: description.to_owned(),
+        concurrency: connections,
+        ovsr: Side::closed_loop("OVSR", runtime, Arc::new(ovsr), connections),
+        baseline: Side::closed_loop(
+            "nginx static, precompressed",
+            runtime,
+            Arc::new(nginx),
+            connections,
+        ),
+        goals,
+    })
+}
+
+/// Uncached `GetSchema` against pgbench running the store's statement.
+pub fn cold_pair<'a>(runtime: &'a Handle, cold: &'a ColdStore, callers: usize) -> Pair<'a> {
+    let target = GrpcGetSchema::new(&cold.channels, cold.requests.clone());
+    let description = format!(
+        "GetSchema of a random version of {} in PostgreSQL, cache off",
+        cold.shape.versions
+    );
+    Pair {
+        id: "get-schema-cold",
+        description,
+        concurrency: callers,
+        ovsr: Side::closed_loop("OVSR on PostgreSQL", runtime, Arc::new(target), callers),
+        baseline: Side::new("pgbench, the store's SQL, prepared", move |round| {
+            cold.pgbench.run(&cold.script, round)
+        }),
+        goals: COLD_GOALS,
+    }
+}
+
+/// One `ValidateStream` against parse-and-validate in process on one thread, the
+/// same engine, schemas and documents.
+pub fn stream_pair<'a>(runtime: &'a Handle, channel: &'a Channel, items: &'a [Item]) -> Pair<'a> {
+    Pair {
+        id: "validate-stream",
+        description: format!(
+            "{} SchemaStore documents over {} schemas, documents per second",
+            items.len(),
+            validation::schema_count(items)
+        ),
+        concurrency: 1,
+        ovsr: Side::new("OVSR ValidateStream, one stream", move |round| {
+            let per_sec = runtime.block_on(validation::stream(channel, items, round))?;
+            Ok(rate_only(per_sec))
+        }),
+        baseline: Side::new("in-process parse + validate, one thread", move |round| {
+            Ok(rate_only(validation::in_process(items, round)))
+        }),
+        goals: STREAM_GOALS,
+    }
+}
+
+/// A sample with a rate and no latencies.
+pub fn rate_only(per_sec: f64) -> crate::store::RoundSample {
+    crate::store::RoundSample {
+        per_sec,
+        p50_us: 0.0,
+        p99_us: 0.0,
+    }
+}
