@@ -128,6 +128,9 @@ struct Options {
     /// Only the scenarios, no pairs.
     #[arg(long)]
     no_pairs: bool,
+    /// The pairs to measure, comma separated [default: every one].
+    #[arg(long, value_delimiter = ',', value_parser = parse_pair)]
+    pairs: Vec<String>,
     /// The database of the uncached server; created if missing [default: the
     /// `ovsr_bench_load` database on 127.0.0.1, `ovsr_bench_load_smoke` with --smoke].
     #[arg(long, env = "OVSR_BENCH_LOAD_DATABASE_URL", hide_env_values = true)]
@@ -211,8 +214,13 @@ impl Options {
         }
     }
 
+    /// Whether the pair `id` is measured.
+    fn wants_pair(&self, id: &str) -> bool {
+        !self.no_pairs && (self.pairs.is_empty() || self.pairs.iter().any(|pair| pair == id))
+    }
+
     fn needs_cold(&self) -> bool {
-        !self.no_pairs || self.scenarios().contains(&LoadWorkload::GetSchemaCold)
+        self.wants_pair(baselines::COLD) || self.scenarios().contains(&LoadWorkload::GetSchemaCold)
     }
 
     fn validate(&self) -> Result<()> {
@@ -506,20 +514,24 @@ fn run_pairs(
     let mut skipped = Vec::new();
 
     eprintln!("pairs: {rounds} rounds of {round:?} per side");
-    let requests = schemas::grpc_requests(NAMESPACE, &prepared.registered);
-    let answers = client.block_on(baselines::noop_answers(&prepared.channels[0], &requests))?;
-    let noop_addr = servers.block_on(noop::start(NoopSchemaService::new(answers)))?;
-    let noop_channels = client.block_on(connect_all(noop_addr, options.grpc_connections))?;
-    let mut pair = baselines::hot_pair(
-        runtime,
-        &prepared.channels,
-        &noop_channels,
-        &requests,
-        options.callers,
-    );
-    reports.push(pairs::run(&mut pair, rounds, round)?);
+    if options.wants_pair(baselines::HOT) {
+        let requests = schemas::grpc_requests(NAMESPACE, &prepared.registered);
+        let answers = client.block_on(baselines::noop_answers(&prepared.channels[0], &requests))?;
+        let noop_addr = servers.block_on(noop::start(NoopSchemaService::new(answers)))?;
+        let noop_channels = client.block_on(connect_all(noop_addr, options.grpc_connections))?;
+        let mut pair = baselines::hot_pair(
+            runtime,
+            &prepared.channels,
+            &noop_channels,
+            &requests,
+            options.callers,
+        );
+        reports.push(pairs::run(&mut pair, rounds, round)?);
+    }
 
+    let wants_http = [baselines::HTTP_200, baselines::HTTP_304].map(|id| options.wants_pair(id));
     match nginx::locate() {
+        _ if wants_http == [false, false] => {}
         Some(binary) => {
             let ovsr_200 =
                 schemas::http_requests(&prepared.base, NAMESPACE, &prepared.registered, false)?;
@@ -538,27 +550,34 @@ fn run_pairs(
                 (ovsr_200, nginx_200, StatusCode::OK),
                 (ovsr_304, nginx_304, StatusCode::NOT_MODIFIED),
             ];
-            for (ovsr, nginx, expected) in sides {
-                let mut pair = baselines::http_pair(runtime, ovsr, nginx, expected, connections)?;
-                reports.push(pairs::run(&mut pair, rounds, round)?);
+            for ((ovsr, nginx, expected), wanted) in sides.into_iter().zip(wants_http) {
+                if wanted {
+                    let mut pair =
+                        baselines::http_pair(runtime, ovsr, nginx, expected, connections)?;
+                    reports.push(pairs::run(&mut pair, rounds, round)?);
+                }
             }
         }
         None => {
             let reason = "nginx is not installed (Debian's nginx-light)";
-            for id in ["http-get-200", "http-get-304"] {
-                eprintln!("skipped: {id}: {reason}");
-                skipped.push(format!("{id}: {reason}"));
+            for id in [baselines::HTTP_200, baselines::HTTP_304] {
+                if options.wants_pair(id) {
+                    eprintln!("skipped: {id}: {reason}");
+                    skipped.push(format!("{id}: {reason}"));
+                }
             }
         }
     }
 
-    if let Some(cold) = cold {
+    if let Some(cold) = cold.filter(|_| options.wants_pair(baselines::COLD)) {
         let mut pair = baselines::cold_pair(runtime, cold, options.cold_clients);
         reports.push(pairs::run(&mut pair, rounds, round)?);
     }
 
-    let mut pair = baselines::stream_pair(runtime, &prepared.channels[0], &prepared.items);
-    reports.push(pairs::run(&mut pair, rounds, round)?);
+    if options.wants_pair(baselines::STREAM) {
+        let mut pair = baselines::stream_pair(runtime, &prepared.channels[0], &prepared.items);
+        reports.push(pairs::run(&mut pair, rounds, round)?);
+    }
     Ok((reports, skipped))
 }
 
@@ -631,6 +650,17 @@ fn scenario<T: Target>(
     })
 }
 
+fn parse_pair(id: &str) -> Result<String, String> {
+    if baselines::ALL.contains(&id) {
+        Ok(id.to_owned())
+    } else {
+        Err(format!(
+            "unknown pair {id:?}; known: {}",
+            baselines::ALL.join(", ")
+        ))
+    }
+}
+
 /// The command as run.
 fn command_line(options: &Options) -> String {
     let mut command = "cargo run --release -p ovsr-bench --bin load --".to_owned();
@@ -658,6 +688,9 @@ fn command_line(options: &Options) -> String {
     }
     let names: Vec<&str> = options.workloads.iter().map(|w| w.as_str()).collect();
     command.push_str(&format!(" --workloads {}", names.join(",")));
+    if !options.pairs.is_empty() {
+        command.push_str(&format!(" --pairs {}", options.pairs.join(",")));
+    }
     command.push_str(&format!(" --callers {}", options.callers));
     command.push_str(&format!(" --max-outstanding {}", options.max_outstanding));
     command.push_str(&format!(" --schemas {}", options.schemas));

@@ -21,6 +21,19 @@ use super::target::{GrpcGetSchema, HttpGet, HttpRequest};
 use crate::cache::noop::AnswerKey;
 use crate::validation::{self, Item};
 
+/// The pairs' keys, in the order they run.
+pub const HOT: &str = "get-schema-hot";
+/// See [`HOT`].
+pub const HTTP_200: &str = "http-get-200";
+/// See [`HOT`].
+pub const HTTP_304: &str = "http-get-304";
+/// See [`HOT`].
+pub const COLD: &str = "get-schema-cold";
+/// See [`HOT`].
+pub const STREAM: &str = "validate-stream";
+/// Every pair.
+pub const ALL: [&str; 5] = [HOT, HTTP_200, HTTP_304, COLD, STREAM];
+
 /// The goals the first full run reports against.
 pub const HOT_GOALS: Goals = Goals {
     throughput_at_least: Some(0.85),
@@ -84,7 +97,7 @@ pub fn hot_pair<'a>(
     let ovsr_target = GrpcGetSchema::new(ovsr, requests.to_vec());
     let noop_target = GrpcGetSchema::new(noop, requests.to_vec());
     Pair {
-        id: "get-schema-hot",
+        id: HOT,
         description: "gRPC GetSchema by name + pinned version, answered from memory".to_owned(),
         concurrency: callers,
         ovsr: Side::closed_loop("OVSR, cached", runtime, Arc::new(ovsr_target), callers),
@@ -159,13 +172,13 @@ pub fn http_pair<'a>(
 ) -> Result<Pair<'a>> {
     let (id, description, goals) = if expected == StatusCode::NOT_MODIFIED {
         (
-            "http-get-304",
+            HTTP_304,
             "HTTP GET of a document with If-None-Match, 304",
             HTTP_304_GOALS,
         )
     } else {
         (
-            "http-get-200",
+            HTTP_200,
             "HTTP GET of a document, Accept-Encoding br, gzip, 200",
             HTTP_200_GOALS,
         )
@@ -195,7 +208,7 @@ pub fn cold_pair<'a>(runtime: &'a Handle, cold: &'a ColdStore, callers: usize) -
         cold.shape.versions
     );
     Pair {
-        id: "get-schema-cold",
+        id: COLD,
         description,
         concurrency: callers,
         ovsr: Side::closed_loop("OVSR on PostgreSQL", runtime, Arc::new(target), callers),
@@ -210,7 +223,7 @@ pub fn cold_pair<'a>(runtime: &'a Handle, cold: &'a ColdStore, callers: usize) -
 /// same engine, schemas and documents.
 pub fn stream_pair<'a>(runtime: &'a Handle, channel: &'a Channel, items: &'a [Item]) -> Pair<'a> {
     Pair {
-        id: "validate-stream",
+        id: STREAM,
         description: format!(
             "{} SchemaStore documents over {} schemas, documents per second",
             items.len(),
