@@ -17,6 +17,9 @@ pub const DEFAULT_MAX_BATCH_DOCUMENTS: usize = 1000;
 pub const DEFAULT_VALIDATOR_CACHE_BYTES: u64 = 256 << 20;
 /// Default memory for the in-process schema cache.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
+/// The default memory for compressed documents: schemas compress to a fifth or less,
+/// so this holds the compressed forms of several hundred MB of them.
+pub const DEFAULT_COMPRESSED_CACHE_BYTES: u64 = 64 << 20;
 
 /// Everything `ovsr serve` needs besides the socket it listens on.
 #[derive(Debug, Clone, clap::Args)]
@@ -110,6 +113,16 @@ pub struct ServeConfig {
     /// (the fastest measured) or `boon`.
     #[arg(long, env = "OVSR_VALIDATION_ENGINE", default_value_t = Engine::default())]
     pub validation_engine: Engine,
+
+    /// Memory for documents compressed with brotli or gzip, in bytes: each is
+    /// compressed once per digest and served from here after; 0 compresses on every
+    /// request.
+    #[arg(
+        long,
+        env = "OVSR_COMPRESSED_CACHE_BYTES",
+        default_value_t = DEFAULT_COMPRESSED_CACHE_BYTES
+    )]
+    pub compressed_cache_bytes: u64,
 
     /// Memory for the in-process cache of schemas and pointers, in bytes; 0 without
     /// `--redis-url` turns caching off, so every read reaches the store.
@@ -253,6 +266,7 @@ impl ServeConfig {
             validation_rate_per_caller: 0,
             validator_cache_bytes: DEFAULT_VALIDATOR_CACHE_BYTES,
             validation_engine: Engine::default(),
+            compressed_cache_bytes: DEFAULT_COMPRESSED_CACHE_BYTES,
             cache_bytes: DEFAULT_CACHE_BYTES,
             redis_url: None,
             redis_timeout: Duration::from_millis(250),

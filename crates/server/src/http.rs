@@ -2,21 +2,26 @@
 //!
 //! Documents are served as their canonical bytes, so the body's sha256 is the digest
 //! and the digest is the ETag. Pinned versions and digests never change and are cached
-//! for a year; `latest` moves and is cached briefly.
+//! for a year; `latest` moves and is cached briefly. A client accepting brotli or
+//! gzip gets the document's compressed form, made once per digest and kept
+//! ([`CompressedDocuments`]); the ETag stays the digest of the decoded bytes, the
+//! thing a client verifies.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use http::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use ovsr_core::{Digest, SchemaName, VersionSelector, VersionState};
 use ovsr_store::StoredVersion;
 use prometheus_client::registry::Registry as MetricsRegistry;
+use tower_http::compression::CompressionLayer;
 
+use crate::compressed::{self, CompressedDocuments};
 use crate::error::ApiError;
 use crate::registry::{Registry, Target};
 
@@ -24,17 +29,35 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const MOVING: &str = "public, max-age=30";
 const SCHEMA_JSON: &str = "application/schema+json";
 
+/// What the document routes read: the registry, and the compressed forms kept.
+#[derive(Debug, Clone)]
+pub struct Documents {
+    /// The registry the documents come from.
+    pub registry: Registry,
+    /// Their compressed forms.
+    pub compressed: CompressedDocuments,
+}
+
+impl FromRef<Documents> for Registry {
+    fn from_ref(documents: &Documents) -> Registry {
+        documents.registry.clone()
+    }
+}
+
 /// The HTTP routes, over the registry, and the metrics they expose.
-pub fn routes(registry: Registry, metrics: Arc<MetricsRegistry>) -> Router {
+pub fn routes(documents: Documents, metrics: Arc<MetricsRegistry>) -> Router {
+    // Documents come compressed from their own store; the metrics text is
+    // compressed as it is written, when asked.
     let metrics = Router::new()
         .route("/metrics", get(metrics_text))
-        .with_state(metrics);
+        .with_state(metrics)
+        .layer(CompressionLayer::new());
     Router::new()
         .route("/schemas/{namespace}/{name}/{version}", get(get_version))
         .route("/digests/{digest}", get(get_digest))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(registry)
+        .with_state(documents)
         .merge(metrics)
 }
 
@@ -62,14 +85,15 @@ pub async fn fallback(headers: HeaderMap) -> Response {
 }
 
 async fn get_version(
-    State(registry): State<Registry>,
+    State(documents): State<Documents>,
     Path((namespace, name, version)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let schema = SchemaName::new(&namespace, &name, "")?;
     let selector = VersionSelector::parse(&version, "version")?;
     // Deleted versions are fetched too, to answer 410 rather than 404 for them.
-    let found = registry
+    let found = documents
+        .registry
         .get(&Target::Version(schema, selector), true)
         .await?;
     if found.state == VersionState::Deleted {
@@ -80,17 +104,20 @@ async fn get_version(
         VersionSelector::Latest => MOVING,
         VersionSelector::Exact(_) => IMMUTABLE,
     };
-    Ok(document_response(found, &headers, cache_control))
+    Ok(document_response(found, &headers, cache_control, &documents.compressed).await)
 }
 
 async fn get_digest(
-    State(registry): State<Registry>,
+    State(documents): State<Documents>,
     Path(digest): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let digest = Digest::parse(&digest, "digest")?;
-    let found = registry.get(&Target::Digest(digest), false).await?;
-    Ok(document_response(found, &headers, IMMUTABLE))
+    let found = documents
+        .registry
+        .get(&Target::Digest(digest), false)
+        .await?;
+    Ok(document_response(found, &headers, IMMUTABLE, &documents.compressed).await)
 }
 
 async fn healthz() -> &'static str {
@@ -107,7 +134,12 @@ async fn readyz(State(registry): State<Registry>) -> Response {
     }
 }
 
-fn document_response(found: StoredVersion, request: &HeaderMap, cache_control: &str) -> Response {
+async fn document_response(
+    found: StoredVersion,
+    request: &HeaderMap,
+    cache_control: &str,
+    compressed: &CompressedDocuments,
+) -> Response {
     let etag = format!("\"{}\"", found.digest);
     let status = if etag_matches(request, &etag) {
         StatusCode::NOT_MODIFIED
@@ -119,6 +151,7 @@ fn document_response(found: StoredVersion, request: &HeaderMap, cache_control: &
         .status(status)
         .header(ETAG, &etag)
         .header(CACHE_CONTROL, cache_control)
+        .header(VARY, "accept-encoding")
         .header(
             HeaderName::from_static("ovsr-schema"),
             found.schema.to_string(),
@@ -134,7 +167,22 @@ fn document_response(found: StoredVersion, request: &HeaderMap, cache_control: &
     let body = match (status, found.content) {
         (StatusCode::OK, Some(text)) => {
             response = response.header(CONTENT_TYPE, SCHEMA_JSON);
-            Body::from(Bytes::from_owner(SharedText(text)))
+            let encoding = compressed::negotiate(request)
+                .filter(|_| text.len() >= compressed::MIN_COMPRESSED_BYTES);
+            let encoded = match encoding {
+                Some(encoding) => compressed
+                    .get(found.digest, encoding, Arc::clone(&text))
+                    .await
+                    .map(|bytes| (encoding, bytes)),
+                None => None,
+            };
+            match encoded {
+                Some((encoding, bytes)) => {
+                    response = response.header(CONTENT_ENCODING, encoding.as_str());
+                    Body::from(bytes)
+                }
+                None => Body::from(Bytes::from_owner(SharedText(text))),
+            }
         }
         _ => Body::empty(),
     };

@@ -3,6 +3,7 @@
 //! [`start`] reads top to bottom: open the store, build the registry and the services,
 //! assemble the stack, listen. [`RunningServer::shutdown`] undoes it in reverse.
 
+mod compressed;
 mod config;
 mod error;
 mod grpc;
@@ -32,7 +33,6 @@ use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
-use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 use tracing::{debug, info, warn};
 
@@ -41,6 +41,7 @@ pub use config::{
     ServeConfig,
 };
 
+use compressed::CompressedDocuments;
 use grpc::{AuthApi, CallerRateLimiter, SchemaApi, SearchApi, ValidationApi};
 use registry::{Limits, Registry};
 use search::{Indexer, SearchMetrics, Searcher};
@@ -75,6 +76,7 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
         max_schema_bytes = config.max_schema_bytes,
         max_document_bytes = config.max_document_bytes,
         validator_cache_bytes = config.validator_cache_bytes,
+        compressed_cache_bytes = config.compressed_cache_bytes,
         validation_engine = config.validation_engine.as_str(),
         max_concurrent_searches = config.search_concurrency(),
         search_cache_pages = config.search_cache_pages,
@@ -131,7 +133,11 @@ pub async fn start(config: ServeConfig, listener: TcpListener) -> anyhow::Result
         reads: registry.reads(),
         reads_every: config.search_reads_every,
     };
-    let app = build_stack(grpc, http::routes(registry, Arc::new(metrics)));
+    let documents = http::Documents {
+        registry,
+        compressed: CompressedDocuments::new(config.compressed_cache_bytes),
+    };
+    let app = build_stack(grpc, http::routes(documents, Arc::new(metrics)));
 
     let indexer = tokio::spawn(indexer.run(cancel.clone()));
     tokio::spawn(forget_idle_callers(limiter, cancel.clone()));
@@ -296,9 +302,6 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
 
 /// gRPC and HTTP share one router and one port; layers wrap both unless noted.
 fn build_stack(grpc: axum::Router, http: axum::Router) -> axum::Router {
-    // Schema documents compress well; gRPC bodies keep gRPC's own compression, and
-    // the layer's default predicate skips them anyway.
-    let http = http.layer(CompressionLayer::new());
     let app = grpc
         .merge(http)
         // Unknown paths: gRPC callers get UNIMPLEMENTED, browsers a 404.

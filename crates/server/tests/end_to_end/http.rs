@@ -4,7 +4,7 @@
 use ovsr_core::Digest;
 use reqwest::StatusCode;
 use reqwest::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
 };
 use serde_json::json;
 
@@ -156,9 +156,17 @@ async fn assert_large_schema_is_compressed_with(encoding: &str) -> anyhow::Resul
     let raw = request.send().await?;
     assert_eq!(raw.status(), StatusCode::OK);
     assert_eq!(header(&raw, CONTENT_ENCODING), encoding);
+    assert_eq!(header(&raw, VARY), "accept-encoding");
+    // The tag names the decoded bytes, whatever the coding.
+    let digest = Digest::of_canonical(expected.canonical().as_bytes()).to_string();
+    assert_eq!(header(&raw, ETAG), etag_of(&digest));
     let raw_body = raw.bytes().await?;
     let compressed = raw_body.len() < expected.canonical().len();
     assert!(compressed, "{} bytes, not compressed", raw_body.len());
+
+    // The compressed form is made once and served again as it was.
+    let again = server.http.get(&url).header(ACCEPT_ENCODING, encoding);
+    assert_eq!(again.send().await?.bytes().await?, raw_body);
 
     let decoding = reqwest::Client::builder()
         .gzip(encoding == "gzip")
@@ -177,6 +185,52 @@ async fn http_compresses_a_large_schema_with_gzip_when_asked() -> anyhow::Result
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_compresses_a_large_schema_with_brotli_when_asked() -> anyhow::Result<()> {
     assert_large_schema_is_compressed_with("br").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_picks_the_coding_by_weight_and_serves_small_or_refused_ones_as_they_are()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    server.publish("large", &large_schema()).await?;
+    server.publish("customer", CUSTOMER).await?;
+    let large = server.url(&server.schema_path("large", "1"));
+    let small = server.url(&server.schema_path("customer", "1"));
+
+    let cases = [
+        (&large, "gzip, br", Some("br")),
+        (&large, "br;q=0.4, gzip;q=0.8", Some("gzip")),
+        (&large, "br;q=0, gzip;q=0, identity", None),
+        (&large, "deflate", None),
+        // A few hundred bytes are sent as they are: compressing saves too little.
+        (&small, "br, gzip", None),
+    ];
+    for (url, accept, expected) in cases {
+        let response = server
+            .http
+            .get(url.as_str())
+            .header(ACCEPT_ENCODING, accept)
+            .send()
+            .await?;
+        assert_eq!(response.status(), StatusCode::OK, "{accept}");
+        let encoding = response.headers().get(CONTENT_ENCODING);
+        let encoding = encoding.map(|value| value.to_str()).transpose()?;
+        assert_eq!(encoding, expected, "{url} with {accept}");
+    }
+
+    // A conditional request asking for a coding still answers 304 with no body.
+    let version = server.http.get(large.as_str()).send().await?;
+    let etag = header(&version, ETAG).to_owned();
+    let conditional = server
+        .http
+        .get(large.as_str())
+        .header(ACCEPT_ENCODING, "br")
+        .header(IF_NONE_MATCH, &etag)
+        .send()
+        .await?;
+    assert_eq!(conditional.status(), StatusCode::NOT_MODIFIED);
+    assert!(conditional.headers().get(CONTENT_ENCODING).is_none());
+    assert!(conditional.bytes().await?.is_empty());
+    Ok(())
 }
 
 fn max_age_seconds(cache_control: &str) -> Option<u64> {
