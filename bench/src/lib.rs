@@ -13,6 +13,7 @@ pub mod generated;
 pub mod load;
 pub mod measure;
 pub mod report;
+pub mod search;
 pub mod store;
 pub mod validation;
 

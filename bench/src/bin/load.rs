@@ -19,7 +19,10 @@
 //! Then the pairs: cached `GetSchema` against a tonic no-op answering the same bytes;
 //! HTTP 200 and 304 against nginx serving the same documents precompressed (when
 //! nginx is installed); uncached `GetSchema` against pgbench running the store's SQL;
-//! `ValidateStream` against parse-and-validate in process.
+//! `ValidateStream` against parse-and-validate in process; and `Search` over
+//! Meilisearch against Meilisearch queried directly (when a `meilisearch` binary is
+//! at `MEILI_BIN` or on `PATH`). A pair whose tool is missing is reported as not
+//! measured, with the reason.
 //!
 //! Writes `bench/results/load.{json,md}` and `load-{latency,throughput}.svg`, and
 //! prints the Markdown. `--check` fails when a ratio fell past the tolerance of the
@@ -51,6 +54,7 @@ use ovsr_bench::load::schemas::{self, Registered};
 use ovsr_bench::load::target::{
     GrpcGetSchema, GrpcRegister, GrpcUnary, GrpcValidateStream, HttpGet, Mixed, Target,
 };
+use ovsr_bench::search::{self, meili};
 use ovsr_bench::validation::{self, Item};
 use ovsr_server::{RunningServer, ServeConfig};
 use reqwest::{StatusCode, Url};
@@ -138,6 +142,10 @@ struct Options {
     /// Versions in the uncached server's data set [default: 100000; 5000 with --smoke].
     #[arg(long)]
     cold_versions: Option<u64>,
+    /// Searches in flight on each side of the search pair: a few, as Meilisearch
+    /// spends tens of milliseconds on each.
+    #[arg(long, default_value_t = 4)]
+    search_callers: usize,
     /// pgbench clients and OVSR callers in the uncached pair.
     #[arg(long, default_value_t = 16)]
     cold_clients: usize,
@@ -230,8 +238,13 @@ impl Options {
         if self.grpc_connections == 0 || self.http_connections == 0 {
             bail!("--grpc-connections and --http-connections must be at least 1");
         }
-        if self.pair_http_connections == 0 || self.cold_clients == 0 || self.rounds() == 0 {
-            bail!("--pair-http-connections, --cold-clients and --rounds must be at least 1");
+        if self.pair_http_connections == 0 || self.cold_clients == 0 || self.search_callers == 0 {
+            bail!(
+                "--pair-http-connections, --cold-clients and --search-callers must be at least 1"
+            );
+        }
+        if self.rounds() == 0 {
+            bail!("--rounds must be at least 1");
         }
         if self.cold().versions == 0 {
             bail!("--cold-versions must be at least 1");
@@ -578,7 +591,56 @@ fn run_pairs(
         let mut pair = baselines::stream_pair(runtime, &prepared.channels[0], &prepared.items);
         reports.push(pairs::run(&mut pair, rounds, round)?);
     }
+
+    if options.wants_pair(baselines::SEARCH) {
+        match meili::binary() {
+            Some(binary) => reports.push(search_pair(options, &binary, servers, client)?),
+            None => {
+                let id = baselines::SEARCH;
+                let reason = "no meilisearch binary at MEILI_BIN or on PATH";
+                eprintln!("skipped: {id}: {reason}");
+                skipped.push(format!("{id}: {reason}"));
+            }
+        }
+    }
     Ok((reports, skipped))
+}
+
+/// Starts Meilisearch and a server on it, registers the SchemaStore corpus, and
+/// measures the search pair.
+fn search_pair(
+    options: &Options,
+    binary: &Path,
+    servers: &Runtime,
+    client: &Runtime,
+) -> Result<PairReport> {
+    let bench_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schemas =
+        search::load_schemas(&bench_dir.join("../../shared/corpora/schemastore/schemas"))?;
+    let queries =
+        search::load_queries(&bench_dir.join("../crates/search/tests/relevance_queries.tsv"))?;
+    let meili = meili::MeiliServer::start(binary.to_owned());
+    let dir = tempfile::tempdir()?;
+    let config = search::meili_config(dir.path(), options.search_callers, &meili);
+    let server = servers.block_on(ovsr_bench::start_server(config))?;
+    let measured = (|| {
+        let channel = client
+            .block_on(connect_all(server.local_addr(), 1))?
+            .remove(0);
+        let registered = client.block_on(search::register_all(&channel, &schemas))?;
+        client.block_on(search::wait_indexed(&channel, registered))?;
+        eprintln!("{registered} schemas indexed in Meilisearch");
+        let mut pair = baselines::search_pair(
+            client.handle(),
+            &channel,
+            &meili,
+            &queries,
+            options.search_callers,
+        );
+        pairs::run(&mut pair, options.rounds(), options.round())
+    })();
+    servers.block_on(server.shutdown())?;
+    measured
 }
 
 async fn connect_all(addr: std::net::SocketAddr, connections: usize) -> Result<Vec<Channel>> {

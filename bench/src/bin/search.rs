@@ -12,37 +12,23 @@
 //! Steps run closed loop with the same callers in flight, alternating their order
 //! round by round. Writes `bench/results/search.{json,md}`.
 
-#[path = "../../../crates/search/tests/support/meili.rs"]
-mod meili;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use clap::Parser;
 use ovsr_bench::load::generator::closed_loop;
-use ovsr_bench::load::record::{CallError, Percentiles};
-use ovsr_bench::load::target::{GrpcUnary, Target, UnaryCall, classify};
+use ovsr_bench::load::record::Percentiles;
+use ovsr_bench::load::target::GrpcUnary;
 use ovsr_bench::measure::{load_average, median, median_ratio};
+use ovsr_bench::search::{self, MeiliDirect, meili};
 use ovsr_bench::store::RoundSample;
-use ovsr_proto::v1::batch_register_schemas_result::Result as Registered;
-use ovsr_proto::v1::schema_service_client::SchemaServiceClient;
-use ovsr_proto::v1::search_service_client::SearchServiceClient;
-use ovsr_proto::v1::{BatchRegisterSchemasRequest, RegisterSchemaRequest, SearchRequest};
-use ovsr_server::{RunningServer, Secret, ServeConfig};
+use ovsr_server::RunningServer;
 use serde::Serialize;
-use serde_json::{Value, json};
 use tokio::runtime::Handle;
 use tonic::transport::{Channel, Endpoint};
 
-const NAMESPACE: &str = "schemastore";
-/// Hits per query, as a first page shows.
-const PAGE_SIZE: usize = 10;
-/// Schemas per registration call.
-const REGISTER_BATCH: usize = 100;
-/// How long indexing may take before the run gives up.
-const INDEXING_LIMIT: Duration = Duration::from_secs(60);
 /// How long each step runs untimed before the rounds.
 const WARM_UP: Duration = Duration::from_millis(500);
 
@@ -107,37 +93,6 @@ struct Report {
     skipped: Vec<String>,
 }
 
-/// The direct side: Meilisearch's search endpoint and the bodies to post.
-struct MeiliDirect {
-    http: reqwest::Client,
-    url: String,
-    bodies: Vec<bytes::Bytes>,
-}
-
-impl Target for MeiliDirect {
-    async fn call(&self, index: u64) -> Result<(), CallError> {
-        let body = self.bodies[index as usize % self.bodies.len()].clone();
-        let answer = self
-            .http
-            .post(&self.url)
-            .bearer_auth(meili::MASTER_KEY)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(classify)?;
-        if !answer.status().is_success() {
-            return Err(CallError::Http(answer.status().as_u16()));
-        }
-        // A client reads the hits, as the OVSR side's client decodes its answer.
-        let bytes = answer.bytes().await.map_err(classify)?;
-        let hits: Value = serde_json::from_slice(&bytes)
-            .map_err(|_| CallError::Unexpected("Meilisearch answered no JSON"))?;
-        std::hint::black_box(hits);
-        Ok(())
-    }
-}
-
 fn main() -> Result<()> {
     ovsr_bench::log_like_the_server();
     let options = Options::parse();
@@ -147,8 +102,10 @@ fn main() -> Result<()> {
     let bench_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let results = bench_dir.join("results");
     std::fs::create_dir_all(&results)?;
-    let schemas = load_schemas(&bench_dir.join("../../shared/corpora/schemastore/schemas"))?;
-    let queries = load_queries(&bench_dir.join("../crates/search/tests/relevance_queries.tsv"))?;
+    let schemas =
+        search::load_schemas(&bench_dir.join("../../shared/corpora/schemastore/schemas"))?;
+    let queries =
+        search::load_queries(&bench_dir.join("../crates/search/tests/relevance_queries.tsv"))?;
 
     let servers = ovsr_bench::runtime("bench-servers")?;
     let client = ovsr_bench::runtime("bench-callers")?;
@@ -167,23 +124,20 @@ fn main() -> Result<()> {
     let mut running = Vec::new();
     if let Some(meili) = &meili {
         let dir = data.path().join("meili");
-        let mut config = server_config(&dir, &options);
-        config.meili_url = Some(meili.url());
-        config.meili_key = Some(Secret::new(meili::MASTER_KEY));
+        let config = search::meili_config(&dir, options.concurrency, meili);
         let server = servers.block_on(ovsr_bench::start_server(config))?;
         let channel = client.block_on(connect(&server))?;
         running.push(server);
         channels.push((Step::OvsrMeili, channel.clone()));
         sides.push((Step::OvsrMeili, Side::grpc(channel, &queries)));
-        let direct = MeiliDirect {
-            http: reqwest::Client::new(),
-            url: format!("{}/indexes/ovsr-schemas/search", meili.url()),
-            bodies: queries.iter().map(|q| direct_body(q)).collect(),
-        };
+        let direct = MeiliDirect::new(meili, &queries);
         sides.push((Step::DirectMeili, Side::Http(Arc::new(direct))));
     }
     let dir = data.path().join("embedded");
-    let server = servers.block_on(ovsr_bench::start_server(server_config(&dir, &options)))?;
+    let server = servers.block_on(ovsr_bench::start_server(search::server_config(
+        &dir,
+        options.concurrency,
+    )))?;
     let channel = client.block_on(connect(&server))?;
     running.push(server);
     channels.push((Step::OvsrEmbedded, channel.clone()));
@@ -191,8 +145,8 @@ fn main() -> Result<()> {
 
     let mut indexed = 0;
     for (step, channel) in &channels {
-        let registered = client.block_on(register_all(channel, &schemas))?;
-        client.block_on(wait_indexed(channel, registered))?;
+        let registered = client.block_on(search::register_all(channel, &schemas))?;
+        client.block_on(search::wait_indexed(channel, registered))?;
         eprintln!("{}: {registered} schemas indexed", step.describe());
         indexed = registered;
     }
@@ -249,130 +203,9 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn server_config(dir: &Path, options: &Options) -> ServeConfig {
-    let mut config = ServeConfig::new(dir);
-    // Every call reaches the index, as it does on the direct side.
-    config.search_cache_pages = 0;
-    config.max_concurrent_searches = Some(options.concurrency * 2);
-    config
-}
-
 async fn connect(server: &RunningServer) -> Result<Channel> {
     let endpoint = Endpoint::from_shared(format!("http://{}", server.local_addr()))?;
     Ok(endpoint.tcp_nodelay(true).connect().await?)
-}
-
-/// The schema files of the corpus, by lower-cased file stem.
-fn load_schemas(dir: &Path) -> Result<Vec<(String, String)>> {
-    let mut schemas = Vec::new();
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}; is the shared corpus there?", dir.display()))?;
-    for entry in entries {
-        let path: PathBuf = entry?.path();
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        let content = std::fs::read_to_string(&path)?;
-        schemas.push((stem.to_lowercase(), content));
-    }
-    schemas.sort();
-    Ok(schemas)
-}
-
-/// The query column of the relevance queries.
-fn load_queries(path: &Path) -> Result<Vec<String>> {
-    let raw = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let queries: Vec<String> = raw
-        .lines()
-        .skip(1)
-        .filter_map(|line| line.split_once('\t').map(|(query, _)| query.to_owned()))
-        .collect();
-    if queries.is_empty() {
-        bail!("no queries in {}", path.display());
-    }
-    Ok(queries)
-}
-
-/// Registers every schema; returns how many the registry took.
-async fn register_all(channel: &Channel, schemas: &[(String, String)]) -> Result<usize> {
-    let mut registered = 0;
-    let mut client = SchemaServiceClient::new(channel.clone())
-        .max_decoding_message_size(64 << 20)
-        .max_encoding_message_size(64 << 20);
-    for chunk in schemas.chunks(REGISTER_BATCH) {
-        let requests = chunk
-            .iter()
-            .map(|(name, content)| RegisterSchemaRequest {
-                namespace: NAMESPACE.to_owned(),
-                name: name.clone(),
-                content: content.clone(),
-                ..Default::default()
-            })
-            .collect();
-        let answer = client
-            .batch_register_schemas(BatchRegisterSchemasRequest { requests })
-            .await?
-            .into_inner();
-        // Schemas the registry refuses (invalid for their dialect) are left out of
-        // both indexes alike.
-        registered += answer
-            .results
-            .iter()
-            .filter(|item| matches!(item.result, Some(Registered::Registered(_))))
-            .count();
-    }
-    Ok(registered)
-}
-
-/// Waits until an empty query counts every registered schema.
-async fn wait_indexed(channel: &Channel, registered: usize) -> Result<()> {
-    let mut client = SearchServiceClient::new(channel.clone());
-    let deadline = Instant::now() + INDEXING_LIMIT;
-    loop {
-        let request = SearchRequest {
-            namespaces: vec![NAMESPACE.to_owned()],
-            page_size: 1,
-            ..Default::default()
-        };
-        let answer = client.search(request).await;
-        if let Ok(answer) = &answer {
-            let total = answer.get_ref().estimated_total_hits;
-            if total == registered as u64 {
-                return Ok(());
-            }
-        }
-        if Instant::now() > deadline {
-            let last = answer.map(|a| a.into_inner().estimated_total_hits);
-            bail!("indexing did not finish within {INDEXING_LIMIT:?}; last count {last:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn grpc_request(query: &str) -> SearchRequest {
-    SearchRequest {
-        query: query.to_owned(),
-        page_size: PAGE_SIZE as i32,
-        ..Default::default()
-    }
-}
-
-/// The body OVSR's Meilisearch backend posts for `query`'s first page.
-fn direct_body(query: &str) -> bytes::Bytes {
-    let body = json!({
-        "q": query,
-        "offset": 0,
-        "limit": PAGE_SIZE,
-        "filter": "state IN [\"active\"]",
-        "facets": ["namespace", "tags"],
-        "matchingStrategy": "last",
-        "attributesToHighlight": ["title", "description", "properties"],
-        "highlightPreTag": "\u{e000}",
-        "highlightPostTag": "\u{e001}",
-        "attributesToCrop": ["description:30"],
-        "cropMarker": "…",
-    });
-    body.to_string().into()
 }
 
 /// One side's calls.
@@ -384,10 +217,7 @@ enum Side {
 impl Side {
     /// `Search` for each query in turn over `channel`.
     fn grpc(channel: Channel, queries: &[String]) -> Self {
-        let calls = queries
-            .iter()
-            .map(|query| UnaryCall::Search(grpc_request(query)))
-            .collect();
+        let calls = search::search_calls(queries);
         Self::Grpc(Arc::new(GrpcUnary::new(&[channel], calls)))
     }
 

@@ -1,6 +1,7 @@
 //! The pairs the load benchmark measures OVSR against, each built from what the run
 //! prepared: the tonic no-op for cached `GetSchema`, nginx for raw documents, pgbench
-//! for uncached `GetSchema`, and the in-process loop for streaming validation.
+//! for uncached `GetSchema`, the in-process loop for streaming validation, and
+//! direct Meilisearch queries for `Search`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,8 +18,9 @@ use tonic::transport::Channel;
 use super::cold::ColdStore;
 use super::pairs::{Goals, Pair, Side};
 use super::schemas::ACCEPT_COMPRESSED;
-use super::target::{GrpcGetSchema, HttpGet, HttpRequest};
+use super::target::{GrpcGetSchema, GrpcUnary, HttpGet, HttpRequest};
 use crate::cache::noop::AnswerKey;
+use crate::search::{self, MeiliDirect, meili};
 use crate::validation::{self, Item};
 
 /// The pairs' keys, in the order they run.
@@ -31,8 +33,10 @@ pub const HTTP_304: &str = "http-get-304";
 pub const COLD: &str = "get-schema-cold";
 /// See [`HOT`].
 pub const STREAM: &str = "validate-stream";
+/// See [`HOT`].
+pub const SEARCH: &str = "search-meili";
 /// Every pair.
-pub const ALL: [&str; 5] = [HOT, HTTP_200, HTTP_304, COLD, STREAM];
+pub const ALL: [&str; 6] = [HOT, HTTP_200, HTTP_304, COLD, STREAM, SEARCH];
 
 /// The goals the first full run reports against.
 pub const HOT_GOALS: Goals = Goals {
@@ -238,6 +242,41 @@ pub fn stream_pair<'a>(runtime: &'a Handle, channel: &'a Channel, items: &'a [It
             Ok(rate_only(validation::in_process(items, round)))
         }),
         goals: STREAM_GOALS,
+    }
+}
+
+/// `Search` through OVSR over Meilisearch against the same searches sent to
+/// Meilisearch directly, both with the page cache out of the way.
+pub fn search_pair<'a>(
+    runtime: &'a Handle,
+    channel: &Channel,
+    meili: &meili::MeiliServer,
+    queries: &[String],
+    callers: usize,
+) -> Pair<'a> {
+    let ovsr = GrpcUnary::new(std::slice::from_ref(channel), search::search_calls(queries));
+    let direct = MeiliDirect::new(meili, queries);
+    Pair {
+        id: SEARCH,
+        description: format!(
+            "{} relevance-catalog queries over the SchemaStore corpus, first page of {}",
+            queries.len(),
+            search::PAGE_SIZE
+        ),
+        concurrency: callers,
+        ovsr: Side::closed_loop(
+            "OVSR Search over Meilisearch, no page cache",
+            runtime,
+            Arc::new(ovsr),
+            callers,
+        ),
+        baseline: Side::closed_loop(
+            "Meilisearch HTTP search, direct",
+            runtime,
+            Arc::new(direct),
+            callers,
+        ),
+        goals: SEARCH_GOALS,
     }
 }
 
