@@ -144,3 +144,11 @@ pub fn listen_on_loopback() -> Result<TcpListener> {
     socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
     Ok(socket.listen(1024)?)
 }
+
+/// Names a run's namespace and Redis keys: lowercase hex, unique enough per machine.
+pub fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    format!("{:010x}", nanos & 0xff_ffff_ffff)
+}

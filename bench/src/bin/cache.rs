@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
@@ -160,7 +160,7 @@ fn run(
     cleanup: &mut Cleanup,
 ) -> Result<CacheReport> {
     let load_at_start = ovsr_bench::measure::load_average();
-    let run_id = run_id();
+    let run_id = ovsr_bench::cache::run_id();
     let namespace = format!("cache-bench-{run_id}");
     let corpus = Corpus::load(
         &bench_dir.join("../../shared/corpora/schemastore"),
@@ -434,14 +434,6 @@ async fn connect(addr: SocketAddr) -> Result<Channel> {
     Ok(Channel::from_shared(format!("http://{addr}"))?
         .connect()
         .await?)
-}
-
-/// Names this run's namespace and keys: lowercase hex, unique enough per machine.
-fn run_id() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos());
-    format!("{:010x}", nanos & 0xff_ffff_ffff)
 }
 
 /// The command as run.

@@ -21,7 +21,8 @@
 //! nginx is installed); uncached `GetSchema` against pgbench running the store's SQL;
 //! `ValidateStream` against parse-and-validate in process; and `Search` over
 //! Meilisearch against Meilisearch queried directly (when a `meilisearch` binary is
-//! at `MEILI_BIN` or on `PATH`). A pair whose tool is missing is reported as not
+//! at `MEILI_BIN` or on `PATH`); and `GetSchema` through a server whose only cache is
+//! Redis against redis-benchmark on the same Redis. A pair whose tool is missing is reported as not
 //! measured, with the reason.
 //!
 //! Writes `bench/results/load.{json,md}` and `load-{latency,throughput}.svg`, and
@@ -39,7 +40,12 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
+use ovsr_bench::cache::Lookup;
+use ovsr_bench::cache::cleanup::Cleanup;
 use ovsr_bench::cache::noop::{self, NoopSchemaService};
+use ovsr_bench::cache::redis::{RedisConnection, RedisTarget};
+use ovsr_bench::cache::redis_benchmark::RedisBenchmark;
+use ovsr_bench::cache::schemas as cache_schemas;
 use ovsr_bench::corpus::Corpus;
 use ovsr_bench::load::LoadWorkload;
 use ovsr_bench::load::baselines;
@@ -75,6 +81,8 @@ const STREAM_BATCH: usize = 100;
 /// The baseline of a smoke run at most, calls per second: enough to exercise every
 /// path, little enough to keep a shared machine responsive.
 const SMOKE_BASELINE_CAP: f64 = 200.0;
+/// How long redis-benchmark's keys live if a run dies before deleting them.
+const REDIS_KEY_TTL_SECS: u64 = 3600;
 /// The smoke run's own database, so its small data set never replaces the full one.
 const SMOKE_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/ovsr_bench_load_smoke";
 
@@ -146,6 +154,14 @@ struct Options {
     /// spends tens of milliseconds on each.
     #[arg(long, default_value_t = 4)]
     search_callers: usize,
+    /// The Redis of the Redis pair; the run deletes what it wrote there.
+    #[arg(
+        long,
+        env = "OVSR_BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        hide_env_values = true
+    )]
+    redis_url: String,
     /// pgbench clients and OVSR callers in the uncached pair.
     #[arg(long, default_value_t = 16)]
     cold_clients: usize,
@@ -262,6 +278,8 @@ impl Options {
 
 /// What the workloads read, once set up.
 struct Prepared {
+    corpus: Corpus,
+    addr: std::net::SocketAddr,
     channels: Vec<Channel>,
     base: Url,
     registered: Vec<Registered>,
@@ -348,9 +366,11 @@ fn main() -> Result<()> {
     let mut problems = Vec::new();
     if options.smoke {
         problems.extend(report.smoke_problems(options.scenarios()));
-        if !options.no_pairs && report.pairs.is_empty() {
-            problems.push("no pair was measured".to_owned());
-        }
+        let wanted: Vec<&str> = baselines::ALL
+            .into_iter()
+            .filter(|id| options.wants_pair(id))
+            .collect();
+        problems.extend(report.pair_problems(&wanted));
     }
     if let Some(path) = &options.write_baseline {
         let baseline = Baseline::of(&report.pairs, report.command.clone());
@@ -526,6 +546,9 @@ fn run_pairs(
     let mut reports = Vec::new();
     let mut skipped = Vec::new();
 
+    // The scenarios' writes are still being indexed; that must not run beside the
+    // pairs.
+    client.block_on(cold::wait_indexed(prepared.addr))?;
     eprintln!("pairs: {rounds} rounds of {round:?} per side");
     if options.wants_pair(baselines::HOT) {
         let requests = schemas::grpc_requests(NAMESPACE, &prepared.registered);
@@ -592,6 +615,17 @@ fn run_pairs(
         reports.push(pairs::run(&mut pair, rounds, round)?);
     }
 
+    if options.wants_pair(baselines::REDIS) {
+        match redis_pair(options, prepared, servers, client)? {
+            Ok(report) => reports.push(report),
+            Err(reason) => {
+                let id = baselines::REDIS;
+                eprintln!("skipped: {id}: {reason}");
+                skipped.push(format!("{id}: {reason}"));
+            }
+        }
+    }
+
     if options.wants_pair(baselines::SEARCH) {
         match meili::binary() {
             Some(binary) => reports.push(search_pair(options, &binary, servers, client)?),
@@ -604,6 +638,67 @@ fn run_pairs(
         }
     }
     Ok((reports, skipped))
+}
+
+/// Starts a server whose only cache is Redis, registers schemas of this run's own
+/// content (so its keys are its alone), and measures the Redis pair; deletes every
+/// key it and the server wrote, however it ends. The inner error says why the pair
+/// was not measured (no Redis, no redis-benchmark).
+fn redis_pair(
+    options: &Options,
+    prepared: &Prepared,
+    servers: &Runtime,
+    client: &Runtime,
+) -> Result<std::result::Result<PairReport, String>> {
+    let target = RedisTarget::parse(&options.redis_url)?;
+    if let Err(err) = client.block_on(RedisConnection::connect(&target)) {
+        return Ok(Err(format!("Redis is not reachable: {err:#}")));
+    }
+    let run = ovsr_bench::cache::run_id();
+    let namespace = format!("load-bench-{run}");
+    let candidates = cache_schemas::candidates(&prepared.corpus, &run)?;
+    let data = tempfile::tempdir()?;
+    let mut config = ServeConfig::new(data.path());
+    config.redis_url = Some(options.redis_url.clone());
+    // No memory layer: every lookup is a Redis GET.
+    config.cache_bytes = 0;
+    // The read counts in a shared Redis may name other people's schemas.
+    config.cache_warm_schemas = 0;
+    config.shutdown_grace = Duration::from_secs(1);
+    let server = servers.block_on(ovsr_bench::start_server(config))?;
+    let addr = server.local_addr();
+    let mut cleanup = Cleanup::default();
+    cleanup.stop_server(server);
+    let measured = (|| {
+        let channels = client.block_on(connect_all(addr, options.grpc_connections))?;
+        let registering =
+            cache_schemas::register_first(&channels[0], &namespace, &candidates, options.schemas);
+        let served = client.block_on(registering)?;
+        cleanup.forget_server_writes(&target, &namespace, &served);
+        // Fills Redis with every version record and content.
+        client.block_on(cache_schemas::answers(&channels[0], &namespace, &served))?;
+        let prefix = format!("ovsr-bench:load:{run}:");
+        let callers = options.pair_http_connections;
+        let Some(tool) = RedisBenchmark::locate(target.clone(), callers, prefix, served.len())
+        else {
+            return Ok(Err("redis-benchmark is not on PATH".to_owned()));
+        };
+        let keys = tool.keys();
+        cleanup.delete_keys(&target, keys.iter().cloned());
+        let value = vec![b'x'; cache_schemas::mean_served_bytes(&served)];
+        client.block_on(async {
+            let mut connection = RedisConnection::connect(&target).await?;
+            connection.set_all(&keys, &value, REDIS_KEY_TTL_SECS).await
+        })?;
+        let requests = cache_schemas::requests(&namespace, &served, Lookup::Exact, 1, 4096);
+        let mut pair =
+            baselines::redis_pair(client.handle(), &channels, addr, requests, tool, callers);
+        pairs::run(&mut pair, options.rounds(), options.round()).map(Ok)
+    })();
+    let cleaned = cleanup.finish(servers, client);
+    let measured = measured?;
+    cleaned?;
+    Ok(measured)
 }
 
 /// Starts Meilisearch and a server on it, registers the SchemaStore corpus, and
@@ -675,6 +770,8 @@ async fn prepare(options: &Options, bench_dir: &Path, server: &RunningServer) ->
     }
     let base = Url::parse(&format!("http://{}/", server.local_addr()))?;
     Ok(Prepared {
+        corpus,
+        addr: server.local_addr(),
         channels,
         base,
         registered,

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use ovsr_proto::v1::schema_selector::Target as Selected;
@@ -19,7 +20,9 @@ use super::cold::ColdStore;
 use super::pairs::{Goals, Pair, Side};
 use super::schemas::ACCEPT_COMPRESSED;
 use super::target::{GrpcGetSchema, GrpcUnary, HttpGet, HttpRequest};
+use crate::cache::metrics;
 use crate::cache::noop::AnswerKey;
+use crate::cache::redis_benchmark::RedisBenchmark;
 use crate::search::{self, MeiliDirect, meili};
 use crate::validation::{self, Item};
 
@@ -35,8 +38,10 @@ pub const COLD: &str = "get-schema-cold";
 pub const STREAM: &str = "validate-stream";
 /// See [`HOT`].
 pub const SEARCH: &str = "search-meili";
+/// See [`HOT`].
+pub const REDIS: &str = "get-schema-redis";
 /// Every pair.
-pub const ALL: [&str; 6] = [HOT, HTTP_200, HTTP_304, COLD, STREAM, SEARCH];
+pub const ALL: [&str; 7] = [HOT, HTTP_200, HTTP_304, COLD, STREAM, SEARCH, REDIS];
 
 /// The goals the first full run reports against.
 pub const HOT_GOALS: Goals = Goals {
@@ -277,6 +282,63 @@ pub fn search_pair<'a>(
             callers,
         ),
         goals: SEARCH_GOALS,
+    }
+}
+
+/// redis-benchmark's first run, before a rate sizes its rounds.
+const CALIBRATION_REQUESTS: u64 = 10_000;
+
+/// `GetSchema` by version through a server whose only cache is Redis, against
+/// redis-benchmark GETs of values of the same size at the same concurrency. The
+/// OVSR side's rate is the Redis GETs it made per second, read from its metrics
+/// around each round (a call costs a few GETs), so both sides count Redis round
+/// trips; latencies are not compared, a call being several GETs.
+pub fn redis_pair<'a>(
+    runtime: &'a Handle,
+    channels: &[Channel],
+    metrics_addr: std::net::SocketAddr,
+    requests: Vec<GetSchemaRequest>,
+    tool: RedisBenchmark,
+    callers: usize,
+) -> Pair<'a> {
+    let mut calls = Side::closed_loop(
+        "OVSR",
+        runtime,
+        Arc::new(GrpcGetSchema::new(channels, requests)),
+        callers,
+    );
+    let ovsr = Side::new("OVSR GetSchema through Redis, Redis GETs", move |round| {
+        let before = runtime.block_on(metrics::scrape(metrics_addr))?;
+        let started = Instant::now();
+        calls.run_round(round)?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let after = runtime.block_on(metrics::scrape(metrics_addr))?;
+        let gets = after.redis_gets().saturating_sub(before.redis_gets());
+        if gets == 0 {
+            bail!("the Redis path made no Redis GET");
+        }
+        // A call's latency spans several GETs and gRPC: it has no counterpart on
+        // the other side, so only the rates compare.
+        Ok(rate_only(gets as f64 / elapsed))
+    });
+    let mut rate = 0.0;
+    let baseline = Side::new("redis-benchmark GET, same value size", move |round| {
+        let requests = if rate > 0.0 {
+            ((rate * round.as_secs_f64()) as u64).max(1000)
+        } else {
+            CALIBRATION_REQUESTS
+        };
+        let sample = tool.run(requests)?;
+        rate = sample.per_sec;
+        Ok(sample)
+    });
+    Pair {
+        id: REDIS,
+        description: "GetSchema by version with no memory cache: Redis GETs per second".to_owned(),
+        concurrency: callers,
+        ovsr,
+        baseline,
+        goals: Goals::default(),
     }
 }
 

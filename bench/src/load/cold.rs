@@ -118,8 +118,9 @@ pub async fn prepare(
     })
 }
 
-/// Waits until the server at `addr` reports no change waiting to be indexed.
-async fn wait_indexed(addr: SocketAddr) -> Result<()> {
+/// Waits until the server at `addr` reports no change waiting to be indexed, so no
+/// indexing runs in the background of what is timed next.
+pub async fn wait_indexed(addr: SocketAddr) -> Result<()> {
     let url = format!("http://{addr}/metrics");
     let client = reqwest::Client::new();
     let started = Instant::now();

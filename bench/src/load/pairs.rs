@@ -41,6 +41,11 @@ impl<'a> Side<'a> {
         }
     }
 
+    /// Runs one round of `round`.
+    pub fn run_round(&mut self, round: Duration) -> Result<RoundSample> {
+        (self.round)(round)
+    }
+
     /// A side of `callers` callers sending to `target` back to back on `runtime`. A
     /// round with any failed call fails: a ratio over errors would flatter.
     pub fn closed_loop<T: Target>(
@@ -167,16 +172,16 @@ impl PairReport {
 /// untimed round of each to warm connections, caches and pools.
 pub fn run(pair: &mut Pair<'_>, rounds: usize, round: Duration) -> Result<PairReport> {
     let warm_up = round.min(Duration::from_millis(500));
-    (pair.ovsr.round)(warm_up)?;
-    (pair.baseline.round)(warm_up)?;
+    pair.ovsr.run_round(warm_up)?;
+    pair.baseline.run_round(warm_up)?;
     let mut samples = Vec::with_capacity(rounds);
     for index in 0..rounds {
         let (ovsr, baseline) = if index % 2 == 0 {
-            let ovsr = (pair.ovsr.round)(round)?;
-            (ovsr, (pair.baseline.round)(round)?)
+            let ovsr = pair.ovsr.run_round(round)?;
+            (ovsr, pair.baseline.run_round(round)?)
         } else {
-            let baseline = (pair.baseline.round)(round)?;
-            ((pair.ovsr.round)(round)?, baseline)
+            let baseline = pair.baseline.run_round(round)?;
+            (pair.ovsr.run_round(round)?, baseline)
         };
         eprintln!(
             "  {} round {}: {:.0}/s against {:.0}/s",

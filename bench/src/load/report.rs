@@ -156,6 +156,34 @@ impl LoadReport {
         problems
     }
 
+    /// What makes a smoke run's pairs fail: a pair of `expected` neither measured
+    /// nor skipped for a missing tool, or a round where a side did nothing.
+    pub fn pair_problems(&self, expected: &[&str]) -> Vec<String> {
+        let mut problems = Vec::new();
+        for id in expected {
+            let prefix = format!("{id}:");
+            if self
+                .skipped
+                .iter()
+                .any(|reason| reason.starts_with(&prefix))
+            {
+                continue;
+            }
+            let Some(pair) = self.pairs.iter().find(|pair| pair.id == *id) else {
+                problems.push(format!("pair {id}: not measured"));
+                continue;
+            };
+            let silent = pair
+                .rounds
+                .iter()
+                .any(|round| round.ovsr.per_sec <= 0.0 || round.baseline.per_sec <= 0.0);
+            if pair.rounds.is_empty() || silent {
+                problems.push(format!("pair {id}: a side produced no figures"));
+            }
+        }
+        problems
+    }
+
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
         let mut md = String::new();
@@ -425,6 +453,38 @@ mod tests {
         let problems = report.smoke_problems(&expected);
         // Baseline errors, a silent peak, three phases missing, one workload missing.
         assert_eq!(problems.len(), 6, "{problems:?}");
+    }
+
+    #[test]
+    fn a_smoke_run_needs_every_pair_measured_with_figures_or_skipped_for_its_tool() {
+        use crate::load::pairs::{Goals, PairReport, PairRound};
+        use crate::store::RoundSample;
+        let sample = |per_sec| RoundSample {
+            per_sec,
+            p50_us: 1.0,
+            p99_us: 2.0,
+        };
+        let pair = |id: &str, ovsr| PairReport {
+            id: id.to_owned(),
+            description: String::new(),
+            ovsr: String::new(),
+            baseline: String::new(),
+            concurrency: 1,
+            rounds: vec![PairRound {
+                ovsr: sample(ovsr),
+                baseline: sample(10.0),
+            }],
+            throughput_ratio: 1.0,
+            p99_ratio: None,
+            goals: Goals::default(),
+        };
+        let mut report = report(Vec::new());
+        report.pairs = vec![pair("hot", 5.0), pair("cold", 0.0)];
+        let problems = report.pair_problems(&["hot", "cold", "nginx", "search"]);
+        // "nginx: not installed" is skipped; cold is silent; search is missing.
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("cold"), "{problems:?}");
+        assert!(problems[1].contains("search"), "{problems:?}");
     }
 
     #[test]
