@@ -47,8 +47,10 @@ pub enum LoadWorkload {
     /// gRPC `GetSchema` of random versions of a PostgreSQL data set, cache off.
     GetSchemaCold,
     /// `GET /schemas/{namespace}/{name}/{version}` answered 200 with the document.
+    #[serde(rename = "http-get-200")]
     HttpGet200,
     /// The same GET with `If-None-Match` set to the document's ETag, answered 304.
+    #[serde(rename = "http-get-304")]
     HttpGet304,
     /// gRPC `ListSchemas`, a first page of the run's namespace.
     ListSchemas,
@@ -146,9 +148,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn workloads_parse_from_their_own_names() {
+    fn workloads_parse_from_their_own_names_and_serialize_as_them() {
         for workload in LoadWorkload::ALL {
             assert_eq!(workload.as_str().parse::<LoadWorkload>(), Ok(workload));
+            let json = serde_json::to_string(&workload).expect("serialized");
+            assert_eq!(json, format!("\"{workload}\""));
         }
         assert!("get-schema-lukewarm".parse::<LoadWorkload>().is_err());
     }

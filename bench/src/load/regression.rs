@@ -33,9 +33,10 @@ pub struct PairRatios {
     pub p99: Option<f64>,
 }
 
-/// The default tolerances of a new baseline: ratios move by a tenth between runs on a
-/// quiet two-core machine; a fifth is a regression. p99s move more.
-pub const DEFAULT_TOLERANCE: f64 = 0.20;
+/// The default tolerances of a new baseline. On the shared two-core machine the
+/// ratios were measured on, full runs moved by up to a quarter when other machines
+/// took its CPU, so a fall of 30% is a regression; p99s move more.
+pub const DEFAULT_TOLERANCE: f64 = 0.30;
 /// See [`DEFAULT_TOLERANCE`].
 pub const DEFAULT_P99_TOLERANCE: f64 = 0.50;
 
@@ -131,14 +132,14 @@ mod tests {
             "test".to_owned(),
         );
         assert_eq!(baseline.ratios["hot"].throughput, 0.9);
-        let steady = [pair("hot", 0.75, Some(1.6)), pair("cold", 0.41, None)];
+        let steady = [pair("hot", 0.65, Some(1.6)), pair("cold", 0.36, None)];
         assert!(baseline.regressions(&steady, &[]).is_empty());
 
-        let worse = [pair("hot", 0.70, Some(1.7)), pair("cold", 0.39, None)];
+        let worse = [pair("hot", 0.62, Some(1.7)), pair("cold", 0.34, None)];
         let found = baseline.regressions(&worse, &[]);
         assert_eq!(found.len(), 3, "{found:?}");
         assert!(
-            found[0].starts_with("cold: throughput ratio 0.39"),
+            found[0].starts_with("cold: throughput ratio 0.34"),
             "{found:?}"
         );
     }
