@@ -172,6 +172,46 @@ async fn documents_may_name_their_own_schema_or_fail_without_one() -> anyhow::Re
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_mixed_documents_is_answered_in_order_each_as_itself() -> anyhow::Result<()> {
+    // Sent at once, the documents arrive in batches the server validates on two
+    // tasks; every answer must still come back in order and belong to its document.
+    let server = TestServer::start().await?;
+    server.publish("customer", CUSTOMER).await?;
+    server.publish("order", ORDER).await?;
+    let customer = server.selector("customer", 1);
+    let order = server.selector("order", 0);
+    let missing = server.selector("no-such-schema", 1);
+
+    let kinds = 5;
+    let count = 2000u64;
+    let mut requests = vec![open(Some(customer), OutputFormat::Basic)];
+    for sequence in 0..count {
+        requests.push(match sequence % kinds {
+            0 => document(sequence, None, &format!(r#"{{"id": {sequence}}}"#)),
+            1 => document(sequence, None, r#"{"id": "not a number"}"#),
+            2 => document(sequence, None, "{not json"),
+            3 => document(sequence, Some(missing.clone()), r#"{"id": 1}"#),
+            _ => document(sequence, Some(order.clone()), r#"{"total": 3}"#),
+        });
+    }
+    let results = run_stream(&server, requests).await?;
+
+    assert_eq!(results.len() as u64, count);
+    for (sequence, result) in (0..count).zip(&results) {
+        assert_eq!(result.sequence, sequence);
+        let expected = match sequence % kinds {
+            0 | 4 => (Some(true), None),
+            1 => (Some(false), None),
+            2 => (None, Some(Code::InvalidArgument)),
+            _ => (None, Some(Code::NotFound)),
+        };
+        let got = (is_valid(result), error_code(result));
+        assert_eq!(got, expected, "document {sequence}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_open_ends_the_stream_with_invalid_argument() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     server.publish("customer", CUSTOMER).await?;

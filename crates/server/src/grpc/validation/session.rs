@@ -20,6 +20,30 @@ const MAX_REMEMBERED_TARGETS: usize = 256;
 
 type Resolved = Result<(Arc<CompiledSchema>, Digest), ApiError>;
 
+/// One document's validator as resolved, and the output asked for: what validating
+/// it needs besides the registry, owned, so it can move to another task.
+#[derive(Debug, Clone)]
+pub(super) struct Prepared {
+    resolved: Resolved,
+    format: OutputFormat,
+}
+
+impl Prepared {
+    /// Validates `document`. A document that does not parse fails as such before a
+    /// missing validator does, whichever order they were found in.
+    pub(super) fn validate(
+        &self,
+        registry: &Registry,
+        document: &str,
+        field: &str,
+    ) -> Result<pb::ValidationResult, ApiError> {
+        let instance = registry.parse_document(document, field)?;
+        let (compiled, digest) = self.resolved.clone()?;
+        let outcome = compiled.validate(&instance, self.format);
+        Ok(result_message(outcome, digest))
+    }
+}
+
 /// Settings and remembered validators shared by the documents of one call.
 #[derive(Debug)]
 pub(super) struct ValidationSession {
@@ -86,6 +110,15 @@ impl ValidationSession {
         document: &str,
         field: &str,
     ) -> Result<pb::ValidationResult, ApiError> {
+        self.prepare(target)
+            .await?
+            .validate(&self.registry, document, field)
+    }
+
+    /// Resolves a document's validator ahead of validating it, so the validation
+    /// itself can run apart from the session (on another core). Fails only when the
+    /// document has no target; a validator that cannot be had fails its validation.
+    pub(super) async fn prepare(&mut self, target: Option<Target>) -> Result<Prepared, ApiError> {
         let target = match target.or_else(|| self.default_target.clone()) {
             Some(target) => target,
             None => {
@@ -93,10 +126,15 @@ impl ValidationSession {
                 return Err(ApiError::invalid("schema", reason));
             }
         };
-        let instance = self.registry.parse_document(document, field)?;
-        let (compiled, digest) = self.resolve(target).await?;
-        let outcome = compiled.validate(&instance, self.format);
-        Ok(result_message(outcome, digest))
+        Ok(Prepared {
+            resolved: self.resolve(target).await,
+            format: self.format,
+        })
+    }
+
+    /// The registry documents are parsed by.
+    pub(super) fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     async fn resolve(&mut self, target: Target) -> Resolved {
