@@ -53,6 +53,9 @@ pub fn accept_without_nagle(
     })
 }
 
+/// The name of the threads of the runtime that runs the servers under test.
+pub const SERVER_THREADS: &str = "bench-servers";
+
 /// A runtime of two worker threads named `name`. The benchmarks give the servers
 /// under test one and their callers another, so neither takes the other's threads,
 /// and a profile tells them apart.

@@ -299,7 +299,7 @@ fn main() -> Result<()> {
 
     // The servers get their own threads; the calls run on the client's, and this
     // thread paces the open-loop sends.
-    let servers = ovsr_bench::runtime("bench-servers")?;
+    let servers = ovsr_bench::runtime(ovsr_bench::SERVER_THREADS)?;
     let client = ovsr_bench::runtime("bench-callers")?;
     let data_dir = tempfile::tempdir()?;
     let mut config = ServeConfig::new(data_dir.path());

@@ -31,8 +31,8 @@ How to read this:
   last phase of a schedule, until its last answer came back).
 - CPU and RSS are of the whole benchmark process, read from `/proc/self/stat` and
   `/proc/self/status` every 100 ms: the server runs inside it, beside the load
-  generator, so they are server and generator together. CPU is in percent of one
-  core.
+  generator. Server CPU is the server runtime's threads alone (`/proc/self/task`,
+  by thread name); RSS cannot be split by thread. CPU is in percent of one core.
 - HTTP calls go over at most a fixed number of HTTP/1.1 connections; a call waiting
   for one counts that wait in its latency.
 - The machine is shared and has few cores: the server and the generator compete for
@@ -319,11 +319,11 @@ fn write_workload(md: &mut String, workload: &WorkloadReport) {
     let _ = writeln!(
         md,
         "| phase | offered/s | achieved/s | calls | ok | errors | p50 | p90 | p99 | p99.9 \
-         | max | send lag p99 | CPU % | RSS MiB |"
+         | max | send lag p99 | CPU % | server CPU % | RSS MiB |"
     );
     let _ = writeln!(
         md,
-        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for row in &workload.phases {
         let offered = row
@@ -333,7 +333,7 @@ fn write_workload(md: &mut String, workload: &WorkloadReport) {
         let l = &row.latency;
         let _ = writeln!(
             md,
-            "| {} | {offered} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {lag} | {:.0} | {:.0} |",
+            "| {} | {offered} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {lag} | {:.0} | {:.0} | {:.0} |",
             row.phase,
             row.achieved_per_sec,
             row.scheduled,
@@ -345,6 +345,7 @@ fn write_workload(md: &mut String, workload: &WorkloadReport) {
             micros(l.p999_us),
             micros(l.max_us),
             row.process.cpu_percent,
+            row.process.server_cpu_percent,
             row.process.rss_max_mib,
         );
     }
