@@ -18,15 +18,13 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use ovsr_bench::load::generator::closed_loop;
-use ovsr_bench::load::record::Percentiles;
+use ovsr_bench::load::pairs::Side;
 use ovsr_bench::load::target::GrpcUnary;
 use ovsr_bench::measure::{load_average, median, median_ratio};
 use ovsr_bench::search::{self, MeiliDirect, meili};
 use ovsr_bench::store::RoundSample;
 use ovsr_server::RunningServer;
 use serde::Serialize;
-use tokio::runtime::Handle;
 use tonic::transport::{Channel, Endpoint};
 
 /// How long each step runs untimed before the rounds.
@@ -107,7 +105,7 @@ fn main() -> Result<()> {
     let queries =
         search::load_queries(&bench_dir.join("../crates/search/tests/relevance_queries.tsv"))?;
 
-    let servers = ovsr_bench::runtime("bench-servers")?;
+    let servers = ovsr_bench::runtime(ovsr_bench::SERVER_THREADS)?;
     let client = ovsr_bench::runtime("bench-callers")?;
     let data = tempfile::tempdir()?;
     let mut skipped = Vec::new();
@@ -119,6 +117,15 @@ fn main() -> Result<()> {
         }
     };
 
+    let callers = client.handle();
+    let concurrency = options.concurrency;
+    let grpc_side = |step: Step, channel: Channel| {
+        let target = GrpcUnary::new(&[channel], search::search_calls(&queries));
+        (
+            step,
+            Side::closed_loop(step.describe(), callers, Arc::new(target), concurrency),
+        )
+    };
     let mut sides: Vec<(Step, Side)> = Vec::new();
     let mut channels: Vec<(Step, Channel)> = Vec::new();
     let mut running = Vec::new();
@@ -129,9 +136,13 @@ fn main() -> Result<()> {
         let channel = client.block_on(connect(&server))?;
         running.push(server);
         channels.push((Step::OvsrMeili, channel.clone()));
-        sides.push((Step::OvsrMeili, Side::grpc(channel, &queries)));
-        let direct = MeiliDirect::new(meili, &queries);
-        sides.push((Step::DirectMeili, Side::Http(Arc::new(direct))));
+        sides.push(grpc_side(Step::OvsrMeili, channel));
+        let direct = Arc::new(MeiliDirect::new(meili, &queries));
+        let step = Step::DirectMeili;
+        sides.push((
+            step,
+            Side::closed_loop(step.describe(), callers, direct, concurrency),
+        ));
     }
     let dir = data.path().join("embedded");
     let server = servers.block_on(ovsr_bench::start_server(search::server_config(
@@ -141,7 +152,7 @@ fn main() -> Result<()> {
     let channel = client.block_on(connect(&server))?;
     running.push(server);
     channels.push((Step::OvsrEmbedded, channel.clone()));
-    sides.push((Step::OvsrEmbedded, Side::grpc(channel, &queries)));
+    sides.push(grpc_side(Step::OvsrEmbedded, channel));
 
     let mut indexed = 0;
     for (step, channel) in &channels {
@@ -153,9 +164,8 @@ fn main() -> Result<()> {
 
     let round = Duration::from_millis(options.round_ms);
     let load_at_start = load_average();
-    let callers = client.handle();
-    for (_, side) in &sides {
-        side.run(callers, options.concurrency, WARM_UP)?;
+    for (_, side) in &mut sides {
+        side.run_round(WARM_UP)?;
     }
     let mut samples: Vec<Vec<RoundSample>> = vec![Vec::new(); sides.len()];
     for r in 0..options.rounds {
@@ -164,7 +174,7 @@ fn main() -> Result<()> {
             order.reverse();
         }
         for i in order {
-            let sample = sides[i].1.run(callers, options.concurrency, round)?;
+            let sample = sides[i].1.run_round(round)?;
             samples[i].push(sample);
         }
         eprintln!("round {} of {} done", r + 1, options.rounds);
@@ -206,38 +216,6 @@ fn main() -> Result<()> {
 async fn connect(server: &RunningServer) -> Result<Channel> {
     let endpoint = Endpoint::from_shared(format!("http://{}", server.local_addr()))?;
     Ok(endpoint.tcp_nodelay(true).connect().await?)
-}
-
-/// One side's calls.
-enum Side {
-    Grpc(Arc<GrpcUnary>),
-    Http(Arc<MeiliDirect>),
-}
-
-impl Side {
-    /// `Search` for each query in turn over `channel`.
-    fn grpc(channel: Channel, queries: &[String]) -> Self {
-        let calls = search::search_calls(queries);
-        Self::Grpc(Arc::new(GrpcUnary::new(&[channel], calls)))
-    }
-
-    /// `callers` callers sending in turn for `duration`; any failed call fails it.
-    fn run(&self, runtime: &Handle, callers: usize, duration: Duration) -> Result<RoundSample> {
-        let outcome = match self {
-            Side::Grpc(target) => closed_loop(runtime, target, callers, duration)?,
-            Side::Http(target) => closed_loop(runtime, target, callers, duration)?,
-        };
-        let recorder = &outcome.recorder;
-        if recorder.failed() > 0 {
-            bail!("calls failed: {:?}", recorder.errors_by_kind());
-        }
-        let percentiles = Percentiles::of(&recorder.latency);
-        Ok(RoundSample {
-            per_sec: recorder.ok() as f64 / outcome.elapsed.as_secs_f64(),
-            p50_us: percentiles.p50_us as f64,
-            p99_us: percentiles.p99_us as f64,
-        })
-    }
 }
 
 fn summarize(step: Step, samples: &[RoundSample]) -> StepResult {
