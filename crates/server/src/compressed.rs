@@ -112,7 +112,10 @@ impl CompressedDocuments {
     pub async fn get(&self, digest: Digest, encoding: Encoding, text: Arc<str>) -> Option<Bytes> {
         let compress = async move {
             let compressed =
-                tokio::task::spawn_blocking(move || compress(encoding, text.as_bytes())).await;
+                tokio::task::spawn_blocking(move || compress(encoding, text.as_bytes()))
+                    .await
+                    .map_err(std::io::Error::other)
+                    .and_then(|compressed| compressed);
             match compressed {
                 Ok(bytes) => Some(Bytes::from(bytes)),
                 Err(err) => {
@@ -127,26 +130,26 @@ impl CompressedDocuments {
     }
 }
 
-/// `bytes` in `encoding`.
-pub fn compress(encoding: Encoding, bytes: &[u8]) -> Vec<u8> {
-    // Writing into a Vec cannot fail; an error here would be a bug in the encoder,
-    // and yields what was written, which the caller's digest checks would catch.
+/// `bytes` in `encoding`. Writing into memory does not fail; an error would be the
+/// encoder's, and the document is then served as it is rather than cut short.
+pub fn compress(encoding: Encoding, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     match encoding {
         Encoding::Gzip => {
             let mut encoder = flate2::write::GzEncoder::new(
                 Vec::with_capacity(bytes.len() / 4),
                 flate2::Compression::best(),
             );
-            let _ = encoder.write_all(bytes);
-            encoder.finish().unwrap_or_default()
+            encoder.write_all(bytes)?;
+            encoder.finish()
         }
         Encoding::Brotli => {
             let mut out = Vec::with_capacity(bytes.len() / 4);
             let mut encoder =
                 brotli::CompressorWriter::new(&mut out, 4096, BROTLI_QUALITY, BROTLI_WINDOW);
-            let _ = encoder.write_all(bytes);
+            encoder.write_all(bytes)?;
+            // Dropping the writer ends the stream.
             drop(encoder);
-            out
+            Ok(out)
         }
     }
 }
@@ -205,13 +208,13 @@ mod tests {
     #[test]
     fn both_encodings_decode_to_the_document() {
         let text = r#"{"type":"object","properties":{"name":{"type":"string"}}}"#.repeat(40);
-        let gzip = compress(Encoding::Gzip, text.as_bytes());
+        let gzip = compress(Encoding::Gzip, text.as_bytes()).expect("gzip compresses");
         let mut decoded = String::new();
         flate2::read::GzDecoder::new(&gzip[..])
             .read_to_string(&mut decoded)
             .expect("gzip decodes");
         assert_eq!(decoded, text);
-        let brotli = compress(Encoding::Brotli, text.as_bytes());
+        let brotli = compress(Encoding::Brotli, text.as_bytes()).expect("brotli compresses");
         let mut decoded = Vec::new();
         brotli::BrotliDecompress(&mut &brotli[..], &mut decoded).expect("brotli decodes");
         assert_eq!(decoded, text.as_bytes());
