@@ -78,6 +78,27 @@ pub async fn start_server(
         .context("starting the server")
 }
 
+/// The first file called `name` in a folder of `PATH`.
+pub fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|folder| folder.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// `connections` HTTP/2 connections to the server at `addr`, for calls to spread over.
+pub async fn connect_all(
+    addr: std::net::SocketAddr,
+    connections: usize,
+) -> anyhow::Result<Vec<tonic::transport::Channel>> {
+    let mut channels = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let endpoint = tonic::transport::Channel::from_shared(format!("http://{addr}"))?;
+        channels.push(endpoint.connect().await?);
+    }
+    Ok(channels)
+}
+
 /// Schemas at most this large count as small.
 const SMALL_SCHEMA_BYTES: usize = 32 * 1024;
 /// Documents at most this large count as small.

@@ -127,7 +127,7 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {scratch:?}"))?;
 
     // The servers get their own threads; the callers and the set-up run here.
-    let servers = ovsr_bench::runtime("bench-servers")?;
+    let servers = ovsr_bench::runtime(ovsr_bench::SERVER_THREADS)?;
     let client = ovsr_bench::runtime("bench-callers")?;
     // Outlives the servers, which stop only in the clean-up.
     let data_dir = tempfile::tempdir()?;

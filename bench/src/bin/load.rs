@@ -54,7 +54,7 @@ use ovsr_bench::load::nginx::{self, Nginx};
 use ovsr_bench::load::pairs::{self, PairReport};
 use ovsr_bench::load::plot;
 use ovsr_bench::load::regression::Baseline;
-use ovsr_bench::load::report::{LoadReport, WorkloadReport};
+use ovsr_bench::load::report::{self, LoadReport, WorkloadReport};
 use ovsr_bench::load::scenario::{ScenarioSettings, run_scenario};
 use ovsr_bench::load::schemas::{self, Registered};
 use ovsr_bench::load::target::{
@@ -554,7 +554,8 @@ fn run_pairs(
         let requests = schemas::grpc_requests(NAMESPACE, &prepared.registered);
         let answers = client.block_on(baselines::noop_answers(&prepared.channels[0], &requests))?;
         let noop_addr = servers.block_on(noop::start(NoopSchemaService::new(answers)))?;
-        let noop_channels = client.block_on(connect_all(noop_addr, options.grpc_connections))?;
+        let noop_channels =
+            client.block_on(ovsr_bench::connect_all(noop_addr, options.grpc_connections))?;
         let mut pair = baselines::hot_pair(
             runtime,
             &prepared.channels,
@@ -598,8 +599,7 @@ fn run_pairs(
             let reason = "nginx is not installed (Debian's nginx-light)";
             for id in [baselines::HTTP_200, baselines::HTTP_304] {
                 if options.wants_pair(id) {
-                    eprintln!("skipped: {id}: {reason}");
-                    skipped.push(format!("{id}: {reason}"));
+                    skip(&mut skipped, id, reason);
                 }
             }
         }
@@ -618,26 +618,27 @@ fn run_pairs(
     if options.wants_pair(baselines::REDIS) {
         match redis_pair(options, prepared, servers, client)? {
             Ok(report) => reports.push(report),
-            Err(reason) => {
-                let id = baselines::REDIS;
-                eprintln!("skipped: {id}: {reason}");
-                skipped.push(format!("{id}: {reason}"));
-            }
+            Err(reason) => skip(&mut skipped, baselines::REDIS, &reason),
         }
     }
 
     if options.wants_pair(baselines::SEARCH) {
         match meili::binary() {
             Some(binary) => reports.push(search_pair(options, &binary, servers, client)?),
-            None => {
-                let id = baselines::SEARCH;
-                let reason = "no meilisearch binary at MEILI_BIN or on PATH";
-                eprintln!("skipped: {id}: {reason}");
-                skipped.push(format!("{id}: {reason}"));
-            }
+            None => skip(
+                &mut skipped,
+                baselines::SEARCH,
+                "no meilisearch binary at MEILI_BIN or on PATH",
+            ),
         }
     }
     Ok((reports, skipped))
+}
+
+/// Notes that the pair `id` is not measured, and why, in the report and on stderr.
+fn skip(skipped: &mut Vec<String>, id: &str, reason: &str) {
+    eprintln!("skipped: {id}: {reason}");
+    skipped.push(report::skipped_line(id, reason));
 }
 
 /// Starts a server whose only cache is Redis, registers schemas of this run's own
@@ -670,7 +671,7 @@ fn redis_pair(
     let mut cleanup = Cleanup::default();
     cleanup.stop_server(server);
     let measured = (|| {
-        let channels = client.block_on(connect_all(addr, options.grpc_connections))?;
+        let channels = client.block_on(ovsr_bench::connect_all(addr, options.grpc_connections))?;
         let registering =
             cache_schemas::register_first(&channels[0], &namespace, &candidates, options.schemas);
         let served = client.block_on(registering)?;
@@ -720,7 +721,7 @@ fn search_pair(
     let server = servers.block_on(ovsr_bench::start_server(config))?;
     let measured = (|| {
         let channel = client
-            .block_on(connect_all(server.local_addr(), 1))?
+            .block_on(ovsr_bench::connect_all(server.local_addr(), 1))?
             .remove(0);
         let registered = client.block_on(search::register_all(&channel, &schemas))?;
         client.block_on(search::wait_indexed(&channel, registered))?;
@@ -738,17 +739,8 @@ fn search_pair(
     measured
 }
 
-async fn connect_all(addr: std::net::SocketAddr, connections: usize) -> Result<Vec<Channel>> {
-    let mut channels = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        let endpoint = Channel::from_shared(format!("http://{addr}"))?;
-        channels.push(endpoint.connect().await?);
-    }
-    Ok(channels)
-}
-
 async fn prepare(options: &Options, bench_dir: &Path, server: &RunningServer) -> Result<Prepared> {
-    let channels = connect_all(server.local_addr(), options.grpc_connections).await?;
+    let channels = ovsr_bench::connect_all(server.local_addr(), options.grpc_connections).await?;
     let schemastore = bench_dir.join("../../shared/corpora/schemastore");
     let files = schemas::candidate_files(&schemastore.join("schemas"))?;
     let registered =

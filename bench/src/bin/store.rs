@@ -84,7 +84,7 @@ fn main() -> Result<()> {
     let shape = Shape::new(options.versions);
 
     // The server gets its own threads; the callers, pgbench's setup and SQL run here.
-    let servers = ovsr_bench::runtime("bench-servers")?;
+    let servers = ovsr_bench::runtime(ovsr_bench::SERVER_THREADS)?;
     let client = ovsr_bench::runtime("bench-callers")?;
     if client.block_on(database::create_database_if_missing(url))? {
         eprintln!("created database {}", database::describe_target(url));

@@ -81,7 +81,7 @@ fn main() -> Result<()> {
     )?;
 
     // Servers get their own threads; the client and the in-process loop run here.
-    let servers = ovsr_bench::runtime("bench-servers")?;
+    let servers = ovsr_bench::runtime(ovsr_bench::SERVER_THREADS)?;
     let data = tempfile::tempdir()?;
     let real = servers.block_on(start_registry(data.path()))?;
     let noop = servers.block_on(start_noop())?;

@@ -108,6 +108,11 @@ impl AddAssign for CacheCounters {
 
 /// The server's cache counters now.
 pub async fn scrape(addr: SocketAddr) -> Result<CacheCounters> {
+    CacheCounters::parse(&metrics_text(addr).await?)
+}
+
+/// The server's `/metrics` text now.
+pub async fn metrics_text(addr: SocketAddr) -> Result<String> {
     let mut stream = TcpStream::connect(addr)
         .await
         .with_context(|| format!("connecting to {addr} for /metrics"))?;
@@ -124,7 +129,7 @@ pub async fn scrape(addr: SocketAddr) -> Result<CacheCounters> {
     if !status.contains(" 200 ") {
         bail!("/metrics answered {status:?}");
     }
-    CacheCounters::parse(body)
+    Ok(body.to_owned())
 }
 
 fn share(part: u64, whole: u64) -> f64 {

@@ -32,7 +32,7 @@ impl RedisBenchmark {
         prefix: String,
         keyspace: usize,
     ) -> Option<Self> {
-        let binary = find_on_path("redis-benchmark")?;
+        let binary = crate::find_on_path("redis-benchmark")?;
         Some(Self {
             binary,
             target,
@@ -105,13 +105,6 @@ fn split_csv(line: &str) -> Vec<String> {
     line.split(',')
         .map(|field| field.trim_matches('"').to_owned())
         .collect()
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|folder| folder.join(name))
-        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(test)]

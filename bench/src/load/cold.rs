@@ -11,6 +11,7 @@ use ovsr_proto::v1::GetSchemaRequest;
 use ovsr_server::{RunningServer, ServeConfig};
 use tonic::transport::Channel;
 
+use crate::cache::metrics::metrics_text;
 use crate::store::calls::exact_requests;
 use crate::store::dataset::{SeededRng, Shape};
 use crate::store::pgbench::{Pgbench, PgbenchScript};
@@ -87,11 +88,7 @@ pub async fn prepare(
     scratch: &Path,
 ) -> Result<ColdStore> {
     let addr = server.local_addr();
-    let mut channels = Vec::with_capacity(settings.connections);
-    for _ in 0..settings.connections.max(1) {
-        let endpoint = Channel::from_shared(format!("http://{addr}"))?;
-        channels.push(endpoint.connect().await?);
-    }
+    let channels = crate::connect_all(addr, settings.connections.max(1)).await?;
     let url = settings.database_url.as_str();
     let admin = database::connect(url).await?;
     let shape = Shape::new(settings.versions);
@@ -121,12 +118,10 @@ pub async fn prepare(
 /// Waits until the server at `addr` reports no change waiting to be indexed, so no
 /// indexing runs in the background of what is timed next.
 pub async fn wait_indexed(addr: SocketAddr) -> Result<()> {
-    let url = format!("http://{addr}/metrics");
-    let client = reqwest::Client::new();
     let started = Instant::now();
     eprintln!("waiting for the search index to take in the data set");
     loop {
-        let text = client.get(&url).send().await?.text().await?;
+        let text = metrics_text(addr).await?;
         if indexing_lag(&text) == Some(0.0) {
             eprintln!("indexed in {:.1?}", started.elapsed());
             return Ok(());

@@ -23,12 +23,7 @@ const BROTLI_QUALITY: u32 = 11;
 
 /// nginx from the PATH, else Debian's; `None` when neither is there.
 pub fn locate() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("nginx"))
-            .find(|candidate| candidate.is_file())
-    });
-    on_path.or_else(|| {
+    crate::find_on_path("nginx").or_else(|| {
         let debian = PathBuf::from(DEBIAN_NGINX);
         debian.is_file().then_some(debian)
     })

@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 
 use super::pairs::PairReport;
+use super::report::was_skipped;
 
 /// The committed baseline.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -73,8 +74,7 @@ impl Baseline {
         let mut found = Vec::new();
         for (id, expected) in &self.ratios {
             let Some(pair) = pairs.iter().find(|pair| &pair.id == id) else {
-                let prefix = format!("{id}:");
-                if !skipped.iter().any(|reason| reason.starts_with(&prefix)) {
+                if !was_skipped(skipped, id) {
                     found.push(format!("{id}: in the baseline but not measured"));
                 }
                 continue;

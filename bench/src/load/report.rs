@@ -161,12 +161,7 @@ impl LoadReport {
     pub fn pair_problems(&self, expected: &[&str]) -> Vec<String> {
         let mut problems = Vec::new();
         for id in expected {
-            let prefix = format!("{id}:");
-            if self
-                .skipped
-                .iter()
-                .any(|reason| reason.starts_with(&prefix))
-            {
+            if was_skipped(&self.skipped, id) {
                 continue;
             }
             let Some(pair) = self.pairs.iter().find(|pair| pair.id == *id) else {
@@ -298,6 +293,19 @@ fn write_pairs(md: &mut String, report: &LoadReport) {
         let _ = writeln!(md, "- Not measured: {line}.");
     }
     md.push('\n');
+}
+
+/// A line of [`LoadReport::skipped`]: the pair, and why it was not measured.
+pub fn skipped_line(id: &str, reason: &str) -> String {
+    format!("{id}: {reason}")
+}
+
+/// Whether `skipped` names the pair `id` (see [`skipped_line`]).
+pub fn was_skipped(skipped: &[String], id: &str) -> bool {
+    skipped.iter().any(|line| {
+        line.strip_prefix(id)
+            .is_some_and(|rest| rest.starts_with(':'))
+    })
 }
 
 /// The phases every scenario runs.

@@ -33,7 +33,7 @@ pub struct Pgbench {
 impl Pgbench {
     /// pgbench from the PATH, else the newest of Debian's PostgreSQL folders.
     pub fn locate(database_url: &str, scratch: &Path, clients: usize) -> Result<Self> {
-        let binary = find_on_path("pgbench")
+        let binary = crate::find_on_path("pgbench")
             .or_else(newest_debian_pgbench)
             .context(
                 "pgbench not found on the PATH or under /usr/lib/postgresql/*/bin; \
@@ -105,14 +105,6 @@ impl Pgbench {
         remove_logs(&self.scratch, &log_name)?;
         Ok(RoundSample::from_latencies(tps, &mut latencies))
     }
-}
-
-/// The first `name` on the PATH that exists.
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }
 
 /// `/usr/lib/postgresql/<major>/bin/pgbench` of the highest major that has one.
